@@ -1,0 +1,74 @@
+// Package pipeline holds what every data-plane layer shares: the per-request
+// record that routing, policies, the backend and the access log fill in, and
+// the error responses the gateway itself produces.
+package pipeline
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Middleware wraps the next handler. Policies are middlewares built once per
+// config snapshot, never per request.
+type Middleware func(next http.Handler) http.Handler
+
+// Chain applies middlewares so that the first one runs first.
+func Chain(h http.Handler, mws ...Middleware) http.Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+// Info is the per-request record. The listener creates it; the router, the
+// policies and the backend fill it in; the access log and metrics read it.
+type Info struct {
+	Start    time.Time
+	Bind     string // "bind/3000"
+	Listener string
+	Route    string
+	Backend  string // backend name, e.g. "127.0.0.1:8080" or a provider name
+	Endpoint string // the upstream address actually dialled (host:port)
+	Status   int
+	Retries  int
+	Err      string // why the gateway failed the request, if it did
+	// Extra access-log fields added by protocol layers (llm, mcp, a2a), in order.
+	Fields []Field
+}
+
+// Field is one extra key=value for the access log.
+type Field struct{ Key, Value string }
+
+// AddField appends an access-log field.
+func (i *Info) AddField(k, v string) { i.Fields = append(i.Fields, Field{k, v}) }
+
+type infoKey struct{}
+
+// WithInfo returns a context carrying info.
+func WithInfo(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, infoKey{}, info)
+}
+
+// InfoFrom returns the request's Info. It never returns nil: outside a
+// gateway request it returns a throwaway record so callers need no checks.
+func InfoFrom(ctx context.Context) *Info {
+	if i, ok := ctx.Value(infoKey{}).(*Info); ok {
+		return i
+	}
+	return &Info{}
+}
+
+// Error writes a short plain-text error produced by the gateway itself
+// (never a Go error string with internals, never a stack) and records why.
+func Error(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	info := InfoFrom(r.Context())
+	if info.Err == "" {
+		info.Err = msg
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}

@@ -18,15 +18,45 @@ type Policies struct {
 	A2A                    *A2APolicy       `yaml:"a2a"`
 	AI                     *AIPolicy        `yaml:"ai"`
 
-	// Filled by the config helper with agentgateway's shapes (issue 5 enforces them):
-	// jwtAuth, apiKey, basicAuth, authorization, mcpAuthorization, mcpAuthentication,
-	// extAuthz, localRateLimit, …
+	// Authentication and authorization (agentgateway's shapes; see auth.go).
+	JWTAuth           *JWTAuth           `yaml:"jwtAuth"`
+	APIKey            *APIKeyAuth        `yaml:"apiKey"`
+	BasicAuth         *BasicAuth         `yaml:"basicAuth"`
+	Authorization     *Authorization     `yaml:"authorization"`
+	MCPAuthorization  *Authorization     `yaml:"mcpAuthorization"`
+	MCPAuthentication *MCPAuthentication `yaml:"mcpAuthentication"`
+	ExtAuthz          *ExtAuthz          `yaml:"extAuthz"`
+	LocalRateLimit    *LocalRateLimit    `yaml:"localRateLimit"`
+
+	// Keys with a large surface that no issue serves yet: decoded as-is.
+	ExtProc         *Raw `yaml:"extProc"`
+	Transformations *Raw `yaml:"transformations"`
+	CSRF            *Raw `yaml:"csrf"`
+	Buffer          *Raw `yaml:"buffer"`
+	Delay           *Raw `yaml:"delay"`
+	OIDC            *Raw `yaml:"oidc"`
+	RemoteRateLimit *Raw `yaml:"remoteRateLimit"`
+	MCPGuardrails   *Raw `yaml:"mcpGuardrails"`
+	BackendTunnel   *Raw `yaml:"backendTunnel"`
+}
+
+// GatewayPolicies is a listener's `policies:` (agentgateway's LocalGatewayPolicy).
+type GatewayPolicies struct {
+	JWTAuth         *JWTAuth       `yaml:"jwtAuth"`
+	APIKey          *APIKeyAuth    `yaml:"apiKey"`
+	BasicAuth       *BasicAuth     `yaml:"basicAuth"`
+	Authorization   *Authorization `yaml:"authorization"`
+	ExtAuthz        *ExtAuthz      `yaml:"extAuthz"`
+	CORS            *CORS          `yaml:"cors"`
+	OIDC            *Raw           `yaml:"oidc"`
+	ExtProc         *Raw           `yaml:"extProc"`
+	Transformations *Raw           `yaml:"transformations"`
 }
 
 // HeaderModifier adds, sets or removes headers.
 type HeaderModifier struct {
-	Add    map[string]string `yaml:"add"`
-	Set    map[string]string `yaml:"set"`
+	Add    map[string]string `yaml:"add" redact:"headers"`
+	Set    map[string]string `yaml:"set" redact:"headers"`
 	Remove []string          `yaml:"remove"`
 }
 
@@ -77,8 +107,22 @@ type SimpleBackend struct {
 
 func (SimpleBackend) oneOf() {}
 
-// DirectResponse answers without a backend.
+// DirectResponse answers without a backend. Either status (with body,
+// bodyExpression, headers) or `conditional` is set; Validate checks which.
 type DirectResponse struct {
+	Body           *Bytes            `yaml:"body"`
+	BodyExpression *string           `yaml:"bodyExpression"`
+	Headers        map[string]string `yaml:"headers"` // values are CEL expressions
+	Status         int               `yaml:"status"`
+
+	// Conditional is agentgateway's `{conditional: [{condition, ...}]}` form:
+	// the first entry whose condition (CEL) holds wins; no condition = fallback.
+	Conditional []ConditionalDirectResponse `yaml:"conditional"`
+}
+
+// ConditionalDirectResponse is one entry of directResponse.conditional.
+type ConditionalDirectResponse struct {
+	Condition      *string           `yaml:"condition"`
 	Body           *Bytes            `yaml:"body"`
 	BodyExpression *string           `yaml:"bodyExpression"`
 	Headers        map[string]string `yaml:"headers"`
@@ -120,22 +164,45 @@ type BackendTLS struct {
 	InsecureHost    bool     `yaml:"insecureHost"`
 	ALPN            []string `yaml:"alpn"`
 	SubjectAltNames []string `yaml:"subjectAltNames"`
+
+	KeyExchangeGroups []string `yaml:"keyExchangeGroups"`
+	Spiffe            *Raw     `yaml:"spiffe"`
 }
 
 // BackendAuth injects a credential for the backend. `key` is a string (or
 // {file: path}) sent as `Authorization: Bearer <key>`, or {value, location}.
 // `passthrough: {}` forwards the client's validated token.
+//
+// It may also be the string "copilot", and agentgateway's other kinds (gcp,
+// aws, azure, jwtSign, oauthTokenExchange, crossAppAccess) decode as Raw so
+// compile can reject them as not built. `credentials` lists several keys.
 type BackendAuth struct {
 	Key         *BackendKey `yaml:"key"`
-	Passthrough *Raw        `yaml:"passthrough"`
-	// Other agentgateway kinds (gcp, aws, azure, jwtSign, …) are decoded by the
-	// config helper and rejected at compile as not built.
+	Passthrough *Raw        `yaml:"passthrough"` // {location?: AuthLocation}
+
+	Credentials        []BackendCredential `yaml:"credentials"`
+	GCP                *Raw                `yaml:"gcp"`
+	AWS                *Raw                `yaml:"aws"`
+	Azure              *Raw                `yaml:"azure"`
+	JWTSign            *Raw                `yaml:"jwtSign"`
+	OAuthTokenExchange *Raw                `yaml:"oauthTokenExchange"`
+	CrossAppAccess     *Raw                `yaml:"crossAppAccess"`
+	// Copilot is the string form `backendAuth: copilot` (not a mapping key;
+	// the yaml tag only names it for reflective tools).
+	Copilot bool `yaml:"copilot" nodecode:"true"`
+}
+
+// BackendCredential is one entry of backendAuth.credentials.
+type BackendCredential struct {
+	Location AuthLocation `yaml:"location" required:"true"`
+	Key      FileOrInline `yaml:"key" required:"true" redact:"true"`
 }
 
 // BackendKey is a static key: a string, {file: path}, or {value, location}.
 type BackendKey struct {
 	Value    FileOrInline
-	Location *Raw
+	Location *Raw          // as written
+	Loc      *AuthLocation // the same location, typed (nil when absent)
 }
 
 // FileOrInline is a string, or {file: path} read at load.
@@ -151,5 +218,12 @@ type A2APolicy struct{}
 type AIPolicy struct {
 	Routes       map[string]string `yaml:"routes"`
 	ModelAliases map[string]string `yaml:"modelAliases"`
-	// promptGuard, defaults, overrides, prompts, promptCaching, … : config helper.
+
+	PromptGuard          *Raw `yaml:"promptGuard"`
+	Defaults             *Raw `yaml:"defaults"`
+	Overrides            *Raw `yaml:"overrides"`
+	Transformations      *Raw `yaml:"transformations"`
+	FinalTransformations *Raw `yaml:"finalTransformations"`
+	Prompts              *Raw `yaml:"prompts"`
+	PromptCaching        *Raw `yaml:"promptCaching"`
 }

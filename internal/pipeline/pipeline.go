@@ -33,6 +33,12 @@ type Info struct {
 	Status   int
 	Retries  int
 	Err      string // why the gateway failed the request, if it did
+	// MatchedPrefix is the path prefix the router matched (escaped form, no
+	// trailing slash except for the root "/"); for an exact path match it is
+	// the whole matched path, for a regex match it is empty. Set by
+	// route.Table.ServeHTTP; read by the urlRewrite and requestRedirect
+	// policies when they replace a prefix.
+	MatchedPrefix string
 	// Extra access-log fields added by protocol layers (llm, mcp, a2a), in order.
 	Fields []Field
 }

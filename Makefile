@@ -1,0 +1,52 @@
+# agentgateway: make help lists the targets.
+GO        ?= go
+BIN       ?= bin/agentgateway
+PKGS      := ./...
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/agentgw/agentgateway/internal/version.Version=$(VERSION)
+
+.PHONY: help build run test unit e2e race lint fmt vet bench fuzz load clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/agentgateway
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentgateway
+
+run: build ## run the gateway on the built-in default config (or CONFIG=file.yaml)
+	./$(BIN) $(if $(CONFIG),-f $(CONFIG),)
+
+test: ## every test: vet, unit tests with -race, e2e tests against the real binary
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
+
+unit: ## unit tests only (no e2e)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
+
+e2e: ## e2e tests only
+	$(GO) test -count=1 -v ./test/e2e/
+
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+lint: ## golangci-lint (installed on demand into .cache/bin)
+	@test -x .cache/bin/golangci-lint || GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2
+	.cache/bin/golangci-lint run ./...
+
+bench: ## Go micro-benchmarks with allocations
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@for t in $$(grep -rho 'func Fuzz[A-Za-z0-9_]*' --include='*_test.go' internal | sed 's/func //' | sort -u); do \
+	  pkg=$$(grep -rl "func $$t" --include='*_test.go' internal | head -1 | xargs dirname); \
+	  echo "== $$t ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s} ./$$pkg || exit 1; \
+	done
+
+load: build ## load harness: direct vs through the gateway on loopback (writes docs/performance-latest.md)
+	$(GO) run ./test/load -gateway ./$(BIN) -out docs/performance-latest.md
+
+clean: ## remove build outputs
+	rm -rf bin .cache/bin

@@ -1,0 +1,313 @@
+package compile
+
+import (
+	"bufio"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/agentgw/agentgateway/internal/config"
+	"github.com/agentgw/agentgateway/internal/pipeline"
+	"github.com/agentgw/agentgateway/internal/route"
+	"github.com/agentgw/agentgateway/internal/telemetry"
+)
+
+// MaxHeaderCount is the most request header fields a request may carry
+// (Envoy's max_headers_count); more get 431.
+const MaxHeaderCount = 100
+
+// bindHandler serves one port: it picks the listener by Host, routes, runs
+// the route's chain, and records metrics and the access log.
+type bindHandler struct {
+	name      string // "bind/3000"
+	listeners []*listenerRT
+	access    *telemetry.AccessLog
+	log       *slog.Logger
+}
+
+type listenerRT struct {
+	name     string
+	host     string // "" (any), "api.example.com", or ".example.com" for "*.example.com"
+	table    *route.Table
+	notFound *telemetry.RouteMetrics
+}
+
+func (l *listenerRT) accepts(host string) bool {
+	switch {
+	case l.host == "":
+		return true
+	case l.host[0] == '.':
+		return len(host) > len(l.host) && strings.HasSuffix(host, l.host)
+	default:
+		return host == l.host
+	}
+}
+
+// request is the per-request state: one allocation holds the record and the
+// response writer wrapper.
+type request struct {
+	info pipeline.Info
+	sw   statusWriter
+}
+
+func (b *bindHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &request{}
+	info := &st.info
+	info.Start = time.Now()
+	info.Bind = b.name
+	st.sw.ResponseWriter, st.sw.info = w, info
+	r = r.WithContext(pipeline.WithInfo(r.Context(), info))
+	defer b.finish(st, r)
+
+	l := b.pick(r.Host)
+	switch {
+	case l == nil:
+		pipeline.Error(&st.sw, r, http.StatusNotFound, "no listener for this host")
+	case len(r.Header) > MaxHeaderCount:
+		info.Listener = l.name
+		pipeline.Error(&st.sw, r, http.StatusRequestHeaderFieldsTooLarge, "too many request headers")
+		l.notFound.ObserveInfo(r.Method, info, telemetry.ReasonInvalidRequest)
+	default:
+		info.Listener = l.name
+		r = route.NormalizeRequest(r)
+		rt, res := l.table.Match(r)
+		if rt == nil {
+			pipeline.Error(&st.sw, r, http.StatusNotFound, "route not found")
+			l.notFound.ObserveInfo(r.Method, info, telemetry.ReasonNotFound)
+			break
+		}
+		info.Route = rt.Name
+		info.MatchedPrefix = res.Prefix
+		rt.Handler.ServeHTTP(&st.sw, r)
+	}
+}
+
+// finish writes the access log line, also when the handler panicked: an
+// upstream that dies mid-body makes ReverseProxy abort the response with
+// http.ErrAbortHandler, which is re-raised so net/http drops the connection.
+// Any other panic is a gateway bug: it is logged with its stack and the
+// client gets a plain 500 when nothing was written yet.
+func (b *bindHandler) finish(st *request, r *http.Request) {
+	p := recover()
+	info := &st.info
+	if p != nil && p != http.ErrAbortHandler {
+		info.Err = "internal error"
+		b.log.Error("panic serving request", "panic", fmt.Sprint(p), "path", r.URL.Path, "stack", string(debug.Stack()))
+		if st.sw.code == 0 {
+			pipeline.Error(&st.sw, r, http.StatusInternalServerError, "internal error")
+		}
+	}
+	if info.Status == 0 {
+		info.Status = st.sw.status()
+	}
+	if b.access != nil {
+		b.access.Log(info, r.Method, r.URL.Path, time.Since(info.Start))
+	}
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+}
+
+func (b *bindHandler) pick(host string) *listenerRT {
+	if len(b.listeners) == 1 && b.listeners[0].host == "" {
+		return b.listeners[0]
+	}
+	h := normHost(host)
+	for _, l := range b.listeners {
+		if l.accepts(h) {
+			return l
+		}
+	}
+	return nil
+}
+
+// normHost lower-cases host and strips its port.
+func normHost(h string) string {
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}
+
+// statusWriter records the status code into the request record and keeps
+// the optional interfaces of the underlying writer reachable (Flush, Hijack
+// and, through Unwrap, http.ResponseController).
+type statusWriter struct {
+	http.ResponseWriter
+	info     *pipeline.Info
+	code     int
+	hijacked bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.code == 0 && code >= 200 || code == http.StatusSwitchingProtocols {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusWriter) Flush() {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err == nil {
+		s.hijacked = true
+		if s.code == 0 {
+			s.code = http.StatusSwitchingProtocols
+		}
+	}
+	return c, rw, err
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusWriter) status() int {
+	if s.code == 0 {
+		return http.StatusOK // nothing written: net/http sends 200
+	}
+	return s.code
+}
+
+// bind compiles one bind.
+func (c *compiler) bind(path string, b *config.Bind) {
+	name := fmt.Sprintf("bind/%d", b.Port)
+	bh := &bindHandler{name: name, access: c.access, log: c.deps.Log}
+	dump := &bindDump{Port: b.Port, Name: name}
+	if b.TunnelProtocol != nil && *b.TunnelProtocol != "direct" {
+		c.errs.add(path+".tunnelProtocol", "tunnelProtocol %q is not supported by this gateway yet", *b.TunnelProtocol)
+	}
+	if b.Mode != nil && *b.Mode != "standard" {
+		c.errs.add(path+".mode", "bind mode %q is not supported by this gateway yet", *b.Mode)
+	}
+	var catchAll []*listenerRT
+	for i := range b.Listeners {
+		lp := fmt.Sprintf("%s.listeners[%d]", path, i)
+		l, ld := c.listener(lp, name, i, &b.Listeners[i])
+		if l == nil {
+			continue
+		}
+		dump.Listeners = append(dump.Listeners, ld)
+		if l.host == "" {
+			catchAll = append(catchAll, l)
+			continue
+		}
+		bh.listeners = append(bh.listeners, l)
+	}
+	if len(catchAll) > 1 {
+		c.errs.add(path+".listeners", "%d listeners on port %d have no hostname; at most one can take the requests no other listener takes", len(catchAll), b.Port)
+	}
+	// Exact hostnames before wildcards (longer first), then the catch-all.
+	sortListeners(bh.listeners)
+	bh.listeners = append(bh.listeners, catchAll...)
+	c.snap.Binds[b.Port] = bh
+	c.snap.binds = append(c.snap.binds, dump)
+}
+
+func sortListeners(ls []*listenerRT) {
+	rank := func(l *listenerRT) (int, int) {
+		if strings.HasPrefix(l.host, ".") {
+			return 1, -len(l.host)
+		}
+		return 0, -len(l.host)
+	}
+	for i := 1; i < len(ls); i++ {
+		for j := i; j > 0; j-- {
+			a1, a2 := rank(ls[j-1])
+			b1, b2 := rank(ls[j])
+			if a1 < b1 || a1 == b1 && a2 <= b2 {
+				break
+			}
+			ls[j-1], ls[j] = ls[j], ls[j-1]
+		}
+	}
+}
+
+func (c *compiler) listener(path, bind string, idx int, l *config.Listener) (*listenerRT, *listenerDump) {
+	name := fmt.Sprintf("listener%d", idx)
+	if l.Name != nil && *l.Name != "" {
+		name = *l.Name
+	}
+	proto := "HTTP"
+	if l.Protocol != nil && *l.Protocol != "" {
+		proto = strings.ToUpper(*l.Protocol)
+	}
+	if proto != "HTTP" {
+		c.errs.add(path+".protocol", "listener protocol %s is not supported by this gateway yet (only HTTP)", proto)
+	}
+	if l.TLS != nil {
+		c.errs.add(path+".tls", "listener TLS is not supported by this gateway yet")
+	}
+	if len(l.TCPRoutes) > 0 {
+		c.errs.add(path+".tcpRoutes", "tcpRoutes are not supported by this gateway yet")
+	}
+	if l.Policies != nil {
+		c.refuseUnbuilt(path+".policies", l.Policies, nil, "listener policy")
+	}
+	lr := &listenerRT{name: name}
+	if l.Hostname != nil && *l.Hostname != "" && *l.Hostname != "*" {
+		h := strings.ToLower(*l.Hostname)
+		lr.host = strings.TrimPrefix(h, "*")
+	}
+	lr.notFound = c.deps.Metrics.Route(telemetry.RouteLabels{Bind: bind, Gateway: bind, Listener: name, Protocol: "http"})
+	ld := &listenerDump{Name: name, Hostname: lr.host, Protocol: proto}
+
+	specs := make([]route.Spec, 0, len(l.Routes))
+	for i := range l.Routes {
+		rp := fmt.Sprintf("%s.routes[%d]", path, i)
+		spec, rd := c.route(rp, bind, name, i, &l.Routes[i])
+		specs = append(specs, spec)
+		ld.Routes = append(ld.Routes, rd)
+	}
+	t, err := route.New(specs)
+	if err != nil {
+		c.errs.add(path+".routes", "%v", err)
+		return nil, nil
+	}
+	lr.table = t
+	return lr, ld
+}
+
+// Dump types: the compiled view shown at /config_dump.
+type bindDump struct {
+	Port      int             `json:"port"`
+	Name      string          `json:"name"`
+	Listeners []*listenerDump `json:"listeners"`
+}
+
+type listenerDump struct {
+	Name     string       `json:"name"`
+	Hostname string       `json:"hostname,omitempty"`
+	Protocol string       `json:"protocol"`
+	Routes   []*routeDump `json:"routes"`
+}
+
+type routeDump struct {
+	Name      string         `json:"name"`
+	Hostnames []string       `json:"hostnames,omitempty"`
+	Matches   int            `json:"matches"`
+	Policies  []string       `json:"policies"`
+	Backends  []*backendDump `json:"backends"`
+}
+
+type backendDump struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Weight int    `json:"weight"`
+	Served bool   `json:"served"`
+}

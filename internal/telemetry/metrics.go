@@ -1,0 +1,488 @@
+// Package telemetry holds the gateway's Prometheus metrics, its structured
+// access log and the process logger.
+//
+// Every metric the gateway exports is declared in this file, on a dedicated
+// registry (never the global default one), with agentgateway's names and
+// labels so dashboards written for agentgateway keep working.
+//
+// The request hot path never builds label strings: the compiler resolves a
+// RouteMetrics handle once per (bind, listener, route, backend) when it
+// builds a config snapshot, and RouteMetrics.Observe finds the child series
+// for (method, status, reason) in a small copy-on-write map keyed by
+// integers.
+package telemetry
+
+import (
+	"net/http"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/agentgw/agentgateway/internal/pipeline"
+)
+
+const namespace = "agentgateway"
+
+// unknown is the value of a label the gateway does not know, as in
+// agentgateway (its DefaultedUnknown label type).
+const unknown = "unknown"
+
+// DurationBuckets are the request-duration histogram buckets, in seconds:
+// 0.5 ms to 60 s, dense below 100 ms where a proxy's own overhead lives and
+// sparse above, where LLM calls live.
+var DurationBuckets = []float64{
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+	0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+}
+
+// Histogram modes, as `config.histograms` in agentgateway.
+const (
+	HistogramsClassic = "classic"
+	HistogramsNative  = "native"
+	HistogramsBoth    = "both"
+)
+
+// Options configures NewMetrics.
+type Options struct {
+	Version  string // release version, e.g. "v0.1.0"; "unknown" when empty
+	Revision string // VCS revision; "unknown" when empty
+	// Histograms is classic (default), native or both.
+	Histograms string
+}
+
+// Metrics owns the registry and every metric vector.
+type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	retries       *prometheus.CounterVec
+	responseBytes *prometheus.CounterVec
+
+	downstreamConns  *prometheus.CounterVec
+	downstreamActive *prometheus.GaugeVec
+
+	reloads           *prometheus.CounterVec
+	reloadOK          prometheus.Counter
+	reloadFailed      prometheus.Counter
+	lastReloadSuccess prometheus.Gauge
+	lastReloadOK      prometheus.Gauge
+
+	buildInfo *prometheus.GaugeVec
+
+	portConns atomic.Pointer[map[int]*ConnMetrics] // ConnHook's per-port handles, copy-on-write
+	portMu    sync.Mutex
+}
+
+// Label names, in the order the vectors declare them.
+var (
+	routeLabelNames   = []string{"bind", "gateway", "listener", "route", "backend", "protocol"}
+	requestLabelNames = append(append([]string{}, routeLabelNames...), "method", "status", "reason")
+	connLabelNames    = []string{"bind", "gateway", "listener", "protocol"}
+)
+
+// NewMetrics creates a registry holding the Go and process collectors and
+// every gateway metric, with classic histograms.
+func NewMetrics(version, revision string) *Metrics {
+	return NewMetricsWithOptions(Options{Version: version, Revision: revision})
+}
+
+// NewMetricsWithOptions is NewMetrics with every option.
+func NewMetricsWithOptions(o Options) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	hopts := prometheus.HistogramOpts{
+		Namespace: namespace,
+		Name:      "request_duration_seconds",
+		Help:      "Duration of HTTP requests handled by the gateway, from the first request byte to the end of the response.",
+		Buckets:   DurationBuckets,
+	}
+	switch o.Histograms {
+	case HistogramsNative:
+		hopts.Buckets = nil
+		hopts.NativeHistogramBucketFactor = 1.1
+	case HistogramsBoth:
+		hopts.NativeHistogramBucketFactor = 1.1
+	}
+
+	m := &Metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "requests_total",
+			Help:      "The total number of HTTP requests handled by the gateway.",
+		}, requestLabelNames),
+		duration: prometheus.NewHistogramVec(hopts, requestLabelNames),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "retries_total",
+			Help:      "The total number of upstream request retries.",
+		}, routeLabelNames),
+		responseBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "response_bytes_total",
+			Help:      "The total number of HTTP response body bytes sent to clients.",
+		}, routeLabelNames),
+		downstreamConns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "downstream_connections_total",
+			Help:      "The total number of downstream connections accepted.",
+		}, connLabelNames),
+		downstreamActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "downstream_connections_active",
+			Help:      "The number of downstream connections currently open.",
+		}, connLabelNames),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "config_reloads_total",
+			Help:      "The total number of configuration reload attempts, by result.",
+		}, []string{"result"}),
+		lastReloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "config_last_reload_success_timestamp_seconds",
+			Help:      "Unix time of the last successful configuration load.",
+		}),
+		lastReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "config_last_reload_successful",
+			Help:      "Whether the last configuration reload attempt succeeded (1) or failed (0).",
+		}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "build_info",
+			Help:      "Build information about the gateway binary; the value is always 1.",
+		}, []string{"version", "revision", "goversion"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.retries, m.responseBytes,
+		m.downstreamConns, m.downstreamActive, m.reloads, m.lastReloadSuccess,
+		m.lastReloadOK, m.buildInfo)
+
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		Registry:          reg, // exports promhttp_metric_handler_errors_total
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+	})
+	m.reloadOK = m.reloads.WithLabelValues("success")
+	m.reloadFailed = m.reloads.WithLabelValues("failure")
+	m.buildInfo.WithLabelValues(orUnknown(o.Version), orUnknown(o.Revision), runtime.Version()).Set(1)
+	return m
+}
+
+// Registry returns the dedicated registry, for tests and for registering
+// collectors owned by other packages.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// ConfigReload records one configuration (re)load attempt.
+func (m *Metrics) ConfigReload(ok bool) {
+	if ok {
+		m.reloadOK.Inc()
+		m.lastReloadOK.Set(1)
+		m.lastReloadSuccess.Set(float64(time.Now().UnixNano()) / 1e9)
+		return
+	}
+	m.reloadFailed.Inc()
+	m.lastReloadOK.Set(0)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return unknown
+	}
+	return s
+}
+
+// ---- connections ----
+
+// ConnLabels identify a listener for connection metrics.
+type ConnLabels struct {
+	Bind     string // "bind/3000"
+	Gateway  string
+	Listener string
+	Protocol string // "HTTP", "HTTPS", "TCP", ...
+}
+
+// ConnMetrics is a pre-resolved handle for one listener's connection
+// metrics. Create it once per listener; Open and Close do not allocate.
+type ConnMetrics struct {
+	total  prometheus.Counter
+	active prometheus.Gauge
+}
+
+// Conns returns the connection-metric handle for a listener.
+func (m *Metrics) Conns(l ConnLabels) *ConnMetrics {
+	v := []string{orUnknown(l.Bind), orUnknown(l.Gateway), orUnknown(l.Listener), orUnknown(l.Protocol)}
+	return &ConnMetrics{
+		total:  m.downstreamConns.WithLabelValues(v...),
+		active: m.downstreamActive.WithLabelValues(v...),
+	}
+}
+
+// Open records an accepted connection.
+func (c *ConnMetrics) Open() {
+	c.total.Inc()
+	c.active.Inc()
+}
+
+// Close records a closed connection.
+func (c *ConnMetrics) Close() { c.active.Dec() }
+
+// ConnHook returns an http.Server ConnState observer for the data plane's
+// per-port servers (listen.ConnHook): a new connection on port counts in
+// downstream_connections_total and _active with bind and gateway
+// "bind/PORT", listener "unknown" (a port's listener is chosen per
+// request) and protocol "HTTP"; a closed or hijacked one leaves _active.
+func (m *Metrics) ConnHook() func(port int, state http.ConnState) {
+	return func(port int, state http.ConnState) {
+		switch state {
+		case http.StateNew:
+			m.portConn(port).Open()
+		case http.StateClosed, http.StateHijacked:
+			m.portConn(port).Close()
+		}
+	}
+}
+
+func (m *Metrics) portConn(port int) *ConnMetrics {
+	if p := m.portConns.Load(); p != nil {
+		if c, ok := (*p)[port]; ok {
+			return c
+		}
+	}
+	m.portMu.Lock()
+	defer m.portMu.Unlock()
+	var old map[int]*ConnMetrics
+	if p := m.portConns.Load(); p != nil {
+		old = *p
+		if c, ok := old[port]; ok {
+			return c
+		}
+	}
+	bind := "bind/" + strconv.Itoa(port)
+	c := m.Conns(ConnLabels{Bind: bind, Gateway: bind, Protocol: "HTTP"})
+	next := make(map[int]*ConnMetrics, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[port] = c
+	m.portConns.Store(&next)
+	return c
+}
+
+// ---- requests ----
+
+// RouteLabels identify the series a route's requests are counted in. Empty
+// values are exported as "unknown", as agentgateway does.
+type RouteLabels struct {
+	Bind     string // "bind/3000"
+	Gateway  string
+	Listener string
+	Route    string
+	Backend  string
+	Protocol string // "http", "llm", "mcp", "a2a", ...
+}
+
+// Reason says who produced the response; it is the `reason` label.
+type Reason uint8
+
+// Reasons. Keep the set small: it multiplies the number of series.
+const (
+	ReasonUpstream        Reason = iota // the backend answered
+	ReasonDirectResponse                // a policy or route answered (direct response, redirect, CORS preflight)
+	ReasonNotFound                      // no route matched
+	ReasonNoBackend                     // no healthy backend or endpoint
+	ReasonUpstreamFailure               // connect error, reset, bad response from upstream
+	ReasonTimeout                       // a request or upstream timeout fired
+	ReasonUnauthorized                  // authentication or authorization denied the request
+	ReasonRateLimit                     // a rate limit rejected the request
+	ReasonInvalidRequest                // the request was malformed or too large
+	ReasonInternal                      // the gateway itself failed
+	numReasons
+)
+
+var reasonNames = [numReasons]string{
+	ReasonUpstream:        "Upstream",
+	ReasonDirectResponse:  "DirectResponse",
+	ReasonNotFound:        "NotFound",
+	ReasonNoBackend:       "NoHealthyBackend",
+	ReasonUpstreamFailure: "UpstreamFailure",
+	ReasonTimeout:         "Timeout",
+	ReasonUnauthorized:    "Unauthorized",
+	ReasonRateLimit:       "RateLimit",
+	ReasonInvalidRequest:  "InvalidRequest",
+	ReasonInternal:        "Internal",
+}
+
+// String returns the label value.
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return unknown
+}
+
+// Methods known to the `method` label; anything else is "OTHER".
+var methodNames = [...]string{
+	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "OTHER",
+}
+
+const methodOther = uint8(len(methodNames) - 1)
+
+// methodIndex maps a request method to its index in methodNames without
+// allocating.
+func methodIndex(m string) uint8 {
+	switch m {
+	case "GET":
+		return 0
+	case "HEAD":
+		return 1
+	case "POST":
+		return 2
+	case "PUT":
+		return 3
+	case "DELETE":
+		return 4
+	case "CONNECT":
+		return 5
+	case "OPTIONS":
+		return 6
+	case "TRACE":
+		return 7
+	case "PATCH":
+		return 8
+	}
+	return methodOther
+}
+
+// NormalizeMethod returns the `method` label value for a request method.
+func NormalizeMethod(m string) string { return methodNames[methodIndex(m)] }
+
+// statusLabel returns the `status` label for a status code: the code for a
+// valid one, "unknown" otherwise.
+func statusLabel(code uint16) string {
+	if code == 0 {
+		return unknown
+	}
+	return strconv.Itoa(int(code))
+}
+
+func statusKey(status int) uint16 {
+	if status < 100 || status > 599 {
+		return 0
+	}
+	return uint16(status)
+}
+
+type childKey struct {
+	method uint8
+	reason Reason
+	status uint16
+}
+
+type child struct {
+	count prometheus.Counter
+	dur   prometheus.Observer
+}
+
+// RouteMetrics is a pre-resolved handle on one route's series. The compiler
+// creates it once per route (and one per listener for requests that match
+// no route); it is safe for concurrent use.
+type RouteMetrics struct {
+	m      *Metrics
+	labels [6]string
+
+	retries       prometheus.Counter
+	responseBytes prometheus.Counter
+
+	children atomic.Pointer[map[childKey]*child] // copy-on-write
+	mu       sync.Mutex                          // serialises writers of children
+}
+
+// Route returns the handle for a route's series. Calling it twice with the
+// same labels returns handles sharing the same series.
+func (m *Metrics) Route(l RouteLabels) *RouteMetrics {
+	rm := &RouteMetrics{m: m, labels: [6]string{
+		orUnknown(l.Bind), orUnknown(l.Gateway), orUnknown(l.Listener),
+		orUnknown(l.Route), orUnknown(l.Backend), orUnknown(l.Protocol),
+	}}
+	rm.retries = m.retries.WithLabelValues(rm.labels[:]...)
+	rm.responseBytes = m.responseBytes.WithLabelValues(rm.labels[:]...)
+	empty := map[childKey]*child{}
+	rm.children.Store(&empty)
+	return rm
+}
+
+// Observe records one finished request: requests_total and
+// request_duration_seconds. method is the request method (normalised
+// here), status the response status code (0 if none was sent).
+func (rm *RouteMetrics) Observe(method string, status int, reason Reason, d time.Duration) {
+	if reason >= numReasons {
+		reason = ReasonInternal
+	}
+	k := childKey{method: methodIndex(method), reason: reason, status: statusKey(status)}
+	c, ok := (*rm.children.Load())[k]
+	if !ok {
+		c = rm.resolve(k)
+	}
+	c.count.Inc()
+	c.dur.Observe(d.Seconds())
+}
+
+// ObserveInfo records a finished request from its Info: Observe with
+// info.Status and the time since info.Start, plus info.Retries.
+func (rm *RouteMetrics) ObserveInfo(method string, info *pipeline.Info, reason Reason) {
+	rm.Observe(method, info.Status, reason, time.Since(info.Start))
+	rm.AddRetries(info.Retries)
+}
+
+// resolve creates the child series for k, once.
+func (rm *RouteMetrics) resolve(k childKey) *child {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	old := *rm.children.Load()
+	if c, ok := old[k]; ok {
+		return c
+	}
+	lv := make([]string, 0, len(requestLabelNames))
+	lv = append(lv, rm.labels[:]...)
+	lv = append(lv, methodNames[k.method], statusLabel(k.status), k.reason.String())
+	c := &child{
+		count: rm.m.requests.WithLabelValues(lv...),
+		dur:   rm.m.duration.WithLabelValues(lv...),
+	}
+	next := make(map[childKey]*child, len(old)+1)
+	for kk, vv := range old {
+		next[kk] = vv
+	}
+	next[k] = c
+	rm.children.Store(&next)
+	return c
+}
+
+// AddRetries records n upstream retries.
+func (rm *RouteMetrics) AddRetries(n int) {
+	if n > 0 {
+		rm.retries.Add(float64(n))
+	}
+}
+
+// AddResponseBytes records n response body bytes sent to the client.
+func (rm *RouteMetrics) AddResponseBytes(n int64) {
+	if n > 0 {
+		rm.responseBytes.Add(float64(n))
+	}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestParseFortio(t *testing.T) {
+	js := `{"ActualQPS": 1234.5, "RetCodes": {"200": 90, "503": 10},
+	  "DurationHistogram": {"Count": 100, "Percentiles": [
+	    {"Percentile": 50, "Value": 0.001}, {"Percentile": 90, "Value": 0.002},
+	    {"Percentile": 99, "Value": 0.003}, {"Percentile": 99.9, "Value": 0.004}]}}`
+	r, err := parseFortio([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.rps != 1234.5 || r.count != 100 || r.errors != 10 || r.p50 != 0.001 || r.p99 != 0.003 || r.p999 != 0.004 {
+		t.Errorf("%+v", r)
+	}
+	if _, err := parseFortio([]byte(`{"DurationHistogram": {"Count": 1}}`)); err == nil {
+		t.Error("missing percentiles accepted")
+	}
+}
+
+func TestProcSelf(t *testing.T) {
+	rss, hwm := procMem(os.Getpid())
+	if rss <= 0 || hwm < rss {
+		t.Errorf("rss %d hwm %d", rss, hwm)
+	}
+	if cpu := procCPU(os.Getpid()); cpu < 0 {
+		t.Errorf("cpu %v", cpu)
+	}
+}
+
+func TestGatewayConfig(t *testing.T) {
+	got := gatewayConfig(config{}, [4]int{1, 2, 3, 4}, "127.0.0.1:9")
+	want := `config:
+  adminAddr: 127.0.0.1:1
+  statsAddr: 127.0.0.1:2
+  readinessAddr: 127.0.0.1:3
+binds:
+- port: 4
+  listeners:
+  - routes:
+    - backends:
+      - host: 127.0.0.1:9
+`
+	if got != want {
+		t.Errorf("config:\n%s", got)
+	}
+	if !strings.Contains(gatewayConfig(config{logLevel: "warn"}, [4]int{}, "x"), "  logging:\n    level: warn\n") {
+		t.Error("log level not set")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	if median([]float64{3, 1, 2}) != 2 || median([]float64{4, 1, 2, 3}) != 2.5 || medianInt([]int64{5, 1, 9}) != 5 {
+		t.Error("median")
+	}
+}

@@ -29,7 +29,7 @@ func (c *compiler) route(path, bind, listener string, idx int, r *config.Route) 
 	for _, m := range r.Matches {
 		spec.Matches = append(spec.Matches, matchSpec(m))
 	}
-	rd := &routeDump{Name: name, Hostnames: r.Hostnames, Matches: len(r.Matches), Policies: []string{}}
+	rd := &routeDump{Name: name, Hostnames: r.Hostnames, Matches: len(r.Matches), Policies: []string{}, Backends: []*backendDump{}}
 	rc := &routeCtx{c: c, path: path, bind: bind, listener: listener, name: name, dump: rd}
 
 	p := r.Policies
@@ -70,8 +70,21 @@ func (c *compiler) route(path, bind, listener string, idx int, r *config.Route) 
 		terminal = true
 	}
 	if p.URLRewrite != nil {
-		mw, err := rewrite.New(rewrite.Spec{Authority: authority(p.URLRewrite.Authority), Path: pathRewrite(p.URLRewrite.Path)})
+		a := authority(p.URLRewrite.Authority)
+		mw, err := rewrite.New(rewrite.Spec{Authority: a, Path: pathRewrite(p.URLRewrite.Path)})
+		if err == nil && a.Kind == rewrite.AuthorityAuto {
+			mw = chainMW(mw, autoHost)
+		}
 		add("urlRewrite", mw, err)
+	}
+	prefixRewrite := p.URLRewrite != nil && p.URLRewrite.Path != nil && p.URLRewrite.Path.Prefix != nil ||
+		p.RequestRedirect != nil && p.RequestRedirect.Path != nil && p.RequestRedirect.Path.Prefix != nil
+	if prefixRewrite {
+		for i, m := range r.Matches {
+			if m.Path != nil && m.Path.Regex != nil {
+				c.errs.add(fmt.Sprintf("%s.matches[%d].path.regex", path, i), "a prefix path rewrite or redirect needs a prefix or exact path match; a regex match has no prefix to replace")
+			}
+		}
 	}
 	if p.RequestMirror != nil {
 		mw, err := c.mirror(path+".policies.requestMirror", p)
@@ -287,4 +300,18 @@ func (c *compiler) mirror(path string, p *config.Policies) (pipeline.Middleware,
 		return nil, err
 	}
 	return mir.Middleware(), nil
+}
+
+// autoHost implements `authority: auto`: the upstream's own address becomes
+// the Host header (the backend uses its address when r.Host is empty).
+func autoHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.WithContext(r.Context())
+		r2.Host = ""
+		next.ServeHTTP(w, r2)
+	})
+}
+
+func chainMW(a, b pipeline.Middleware) pipeline.Middleware {
+	return func(next http.Handler) http.Handler { return a(b(next)) }
 }

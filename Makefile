@@ -33,7 +33,7 @@ vet: ## go vet
 	$(GO) vet $(PKGS)
 
 lint: ## golangci-lint (installed on demand into .cache/bin)
-	@test -x .cache/bin/golangci-lint || GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2
+	@test -x .cache/bin/golangci-lint || GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 	.cache/bin/golangci-lint run ./...
 
 bench: ## Go micro-benchmarks with allocations

@@ -27,7 +27,7 @@ func (a *App) watch(ctx context.Context, path string) {
 		a.log.Error("cannot watch config file; hot reload is off", "file", path, "error", err)
 		return
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path

@@ -67,12 +67,25 @@ func (b *bindHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case l == nil:
 		pipeline.Error(&st.sw, r, http.StatusNotFound, "no listener for this host")
-	case len(r.Header) > MaxHeaderCount:
+	case tooManyHeaders(r.Header):
 		info.Listener = l.name
+		if r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close") // the client misbehaves: do not read more from it
+		}
 		pipeline.Error(&st.sw, r, http.StatusRequestHeaderFieldsTooLarge, "too many request headers")
 		l.notFound.ObserveInfo(r.Method, info, telemetry.ReasonInvalidRequest)
 	default:
 		info.Listener = l.name
+		if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 && r.Header.Get("Upgrade") == "" {
+			// net/http accepts Transfer-Encoding with Content-Length (the
+			// chunked framing wins) and drops the Content-Length before the
+			// handler sees it, so such a request cannot be told apart from a
+			// plain chunked one. RFC 9112 §6.3 requires closing the connection
+			// after answering it: bytes pipelined behind a chunked body (a
+			// request smuggled past a front proxy that used the
+			// Content-Length) are then never read as a request.
+			w.Header().Set("Connection", "close")
+		}
 		r = route.NormalizeRequest(r)
 		rt, res := l.table.Match(r)
 		if rt == nil {
@@ -110,6 +123,20 @@ func (b *bindHandler) finish(st *request, r *http.Request) {
 	if p == http.ErrAbortHandler {
 		panic(p)
 	}
+}
+
+// tooManyHeaders reports whether h has more than MaxHeaderCount fields,
+// counting every field line (repeated names too), as Envoy's
+// max_headers_count does.
+func tooManyHeaders(h http.Header) bool {
+	if len(h) > MaxHeaderCount {
+		return true
+	}
+	n := 0
+	for _, v := range h {
+		n += len(v)
+	}
+	return n > MaxHeaderCount
 }
 
 func (b *bindHandler) pick(host string) *listenerRT {

@@ -156,7 +156,7 @@ func formatFloat(f float64) string {
 	return "-.inf"
 }
 
-func (x *Duration) dump(bool) any { return x.Duration.String() }
+func (x *Duration) dump(bool) any { return x.String() }
 
 func (r *Raw) dump(bool) any { return dumpRaw(r.Value) }
 

@@ -53,8 +53,9 @@ func (b *Bytes) DecodeNode(d *Decoder, n *yaml.Node, path string) {
 			d.decodeValue(item, indexPath(path, i), reflectValue(&v))
 			if v < 0 || v > 255 {
 				d.Errorf(item, indexPath(path, i), "byte value %d is out of range 0-255", v)
+				continue
 			}
-			out = append(out, byte(v))
+			out = append(out, byte(v)) //nolint:gosec // checked above
 		}
 		*b = out
 	default:

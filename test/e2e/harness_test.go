@@ -115,15 +115,21 @@ func startGateway(t testing.TB, cfg string, extraSettings ...string) *Gateway {
 	for _, s := range extraSettings {
 		block += s
 	}
+	return launch(t, block+cfg, admin, stats, ready)
+}
+
+// launch writes content as the config file and starts the binary on it;
+// admin, stats and ready are the management addresses the file sets.
+func launch(t testing.TB, content, admin, stats, ready string) *Gateway {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(file, []byte(block+cfg), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g := &Gateway{t: t, File: file, Admin: admin, Stats: stats, Readiness: ready, logs: &syncBuffer{}, done: make(chan struct{})}
-	g.cmd = exec.Command(binPath, "-f", file)
+	g.cmd = execCommand(binPath, "-f", file)
 	g.cmd.Stdout = g.logs
 	g.cmd.Stderr = g.logs
-	g.cmd.Env = append(os.Environ(), "ADMIN_ADDR=", "STATS_ADDR=", "READINESS_ADDR=")
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -252,6 +252,13 @@ func TestValidateOnlyAndConfigErrors(t *testing.T) {
 	if len(refs) == 0 {
 		t.Fatal("no reference configs found")
 	}
+	// Every config the docs show must load too.
+	docs, _ := filepath.Glob("../../docs/examples/*.yaml")
+	examples, _ := filepath.Glob("../../examples/*.yaml")
+	if len(docs) == 0 || len(examples) == 0 {
+		t.Fatal("no docs examples found")
+	}
+	refs = append(append(refs, docs...), examples...)
 	for _, f := range refs {
 		code, out := runBinary(t, "", []string{"OPENAI_API_KEY=sk-test"}, "--validate-only", "-f", f)
 		if code != 0 {

@@ -16,9 +16,9 @@ build: ## build bin/agentgateway
 run: build ## run the gateway on the built-in default config (or CONFIG=file.yaml)
 	./$(BIN) $(if $(CONFIG),-f $(CONFIG),)
 
-test: ## every test: vet, unit tests with -race, e2e tests against the real binary
+test: ## every test: vet, unit tests with -race, e2e tests against the real binary (built with -race)
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 $(PKGS)
+	AGW_E2E_RACE=1 $(GO) test -race -count=1 $(PKGS)
 
 unit: ## unit tests only (no e2e)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)

@@ -79,19 +79,13 @@ func (rc *routeCtx) target(path string, rp *config.Policies, b *config.Backend) 
 	c.refuseUnbuilt(path+".policies", bp, builtBackendPolicies, "backend policy")
 
 	kind, name, served := backendKind(b)
-	d := &backendDump{Name: name, Kind: kind, Weight: weight, Served: served}
-	rc.dump.Backends = append(rc.dump.Backends, d)
+	rc.dump.Backends = append(rc.dump.Backends, &backendDump{Name: name, Kind: kind, Weight: weight, Served: served})
 	rc.metrics[name] = c.deps.Metrics.Route(telemetry.RouteLabels{
 		Bind: rc.bind, Gateway: rc.bind, Listener: rc.listener, Route: rc.name, Backend: name, Protocol: protocolOf(kind),
 	})
 	if !served {
-		if kind == "unsupported" {
-			c.errs.add(path, "this backend kind is part of agentgateway's config language but not supported by this gateway yet (supported: host; parsed: ai, openAI, anthropic, gemini, vertex, bedrock, azureOpenAI, mcp)")
-			return backend.Target{}, false
-		}
-		msg := fmt.Sprintf("%s backends are parsed but not served by this gateway yet", kind)
-		c.snap.Warnings = append(c.snap.Warnings, fmt.Sprintf("%s: %s; requests to route %q get 501", path, msg, rc.name))
-		return backend.Target{Weight: weight, Handler: notServed(name, msg)}, true
+		c.errs.add(path, "this backend kind is part of agentgateway's config language but not supported by this gateway yet (supported: host; parsed: ai, openAI, anthropic, gemini, vertex, bedrock, azureOpenAI, mcp)")
+		return backend.Target{}, false
 	}
 
 	// Route-level backendTLS/backendAuth apply to every backend; a backend's own override them.
@@ -276,4 +270,23 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// dumpBackends records non-HTTP backends in the snapshot view and gives each
+// a metrics series.
+func (rc *routeCtx) dumpBackends(bs []config.Backend) {
+	if rc.metrics == nil {
+		rc.metrics = map[string]*telemetry.RouteMetrics{}
+	}
+	for i := range bs {
+		kind, name, served := backendKind(&bs[i])
+		weight := 1
+		if bs[i].Weight != nil {
+			weight = *bs[i].Weight
+		}
+		rc.dump.Backends = append(rc.dump.Backends, &backendDump{Name: name, Kind: kind, Weight: weight, Served: served})
+		rc.metrics[name] = rc.c.deps.Metrics.Route(telemetry.RouteLabels{
+			Bind: rc.bind, Gateway: rc.bind, Listener: rc.listener, Route: rc.name, Backend: name, Protocol: protocolOf(kind),
+		})
+	}
 }

@@ -103,7 +103,7 @@ func (c *compiler) route(path, bind, listener string, idx int, r *config.Route) 
 			pipeline.Error(w, r, http.StatusServiceUnavailable, "route has no backends")
 		})
 	default:
-		final = rc.service(p, r.Backends)
+		final = rc.backends(p, r.Backends)
 	}
 	spec.Handler = &routeHandler{
 		chain:   pipeline.Chain(final, mws...),

@@ -1,0 +1,48 @@
+package compile
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/agentgw/agentgateway/internal/config"
+)
+
+// backends dispatches a route's backends by kind. A route serves one kind:
+// plain HTTP hosts (proxied by internal/backend), LLM providers (ai and the
+// short openAI/anthropic/… forms, served by the LLM layer), or one MCP
+// backend (served by the MCP layer).
+func (rc *routeCtx) backends(p *config.Policies, bs []config.Backend) http.Handler {
+	var llm, mcp, other int
+	for i := range bs {
+		switch kind, _, _ := backendKind(&bs[i]); kind {
+		case "mcp":
+			mcp++
+		case "host", "unsupported":
+			other++
+		default:
+			llm++
+		}
+	}
+	switch {
+	case llm > 0 && (mcp > 0 || other > 0), mcp > 0 && other > 0:
+		rc.c.errs.add(rc.path+".backends", "a route's backends must be of one kind: HTTP hosts, LLM providers, or one MCP backend")
+		return http.NotFoundHandler()
+	case mcp > 1:
+		rc.c.errs.add(rc.path+".backends", "a route can have one mcp backend (list several targets inside it)")
+		return http.NotFoundHandler()
+	case llm > 0:
+		return rc.llmService(p, bs)
+	case mcp == 1:
+		return rc.mcpService(p, &bs[0])
+	}
+	return rc.service(p, bs)
+}
+
+// notBuilt answers 501 for a backend kind parsed but not served yet, and
+// warns at load.
+func (rc *routeCtx) notBuilt(path string, b *config.Backend) http.Handler {
+	kind, name, _ := backendKind(b)
+	msg := fmt.Sprintf("%s backends are parsed but not served by this gateway yet", kind)
+	rc.c.snap.Warnings = append(rc.c.snap.Warnings, fmt.Sprintf("%s: %s; requests to route %q get 501", path, msg, rc.name))
+	return notServed(name, msg)
+}

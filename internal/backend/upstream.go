@@ -168,7 +168,34 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		defer u.inflight.Add(-1)
 	}
+	if r.Body != nil && r.Body != http.NoBody {
+		// Record a failure to read the client's body (malformed chunked
+		// framing, a client gone mid-upload) so that handleError answers
+		// 400 instead of blaming the upstream.
+		// ReverseProxy hands handleError its own clone of the request, so
+		// the watch travels in the context.
+		bw := &bodyWatch{ReadCloser: r.Body}
+		r = r.WithContext(context.WithValue(r.Context(), bodyWatchKey{}, bw))
+		r.Body = bw
+	}
 	u.proxy.ServeHTTP(w, r)
+}
+
+type bodyWatchKey struct{}
+
+// bodyWatch remembers whether reading the request body failed. The
+// transport reads the body on its own goroutine, hence the atomic.
+type bodyWatch struct {
+	io.ReadCloser
+	failed atomic.Bool
+}
+
+func (b *bodyWatch) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.failed.Store(true)
+	}
+	return n, err
 }
 
 // rewrite runs after ReverseProxy has removed hop-by-hop headers, every
@@ -232,6 +259,12 @@ func (u *Upstream) handleError(w http.ResponseWriter, r *http.Request, err error
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		pipeline.Error(w, r, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	if bw, _ := ctx.Value(bodyWatchKey{}).(*bodyWatch); bw != nil && bw.failed.Load() {
+		// The client's body could not be read: not the upstream's fault,
+		// and not worth a retry.
+		pipeline.Error(w, r, http.StatusBadRequest, "request body read error")
 		return
 	}
 	if st != nil {

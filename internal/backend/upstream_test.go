@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/agentgw/agentgateway/internal/pipeline"
 )
 
 // newRecorder starts an upstream that sends a copy of every request it
@@ -505,5 +507,28 @@ func TestWebSocketOutlivesRequestTimeout(t *testing.T) {
 	buf := make([]byte, 8)
 	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "still-up" {
 		t.Fatalf("tunnel closed by the request timeout: %q %v", buf, err)
+	}
+}
+
+// A request body that cannot be read (malformed chunked framing, a client
+// gone mid-upload) is the client's fault: 400, not a 502 blaming the upstream.
+func TestClientBodyReadErrorIs400(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer up.Close()
+	u := newUp(t, UpstreamSpec{Address: addr(up)})
+	body := io.NopCloser(io.MultiReader(strings.NewReader("partial"), errReader{errors.New("malformed chunked encoding")}))
+	r := httptest.NewRequest("POST", "/upload", body)
+	r.ContentLength = -1
+	info := &pipeline.Info{}
+	r = r.WithContext(pipeline.WithInfo(r.Context(), info))
+	w := httptest.NewRecorder()
+	u.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest || w.Body.String() != "request body read error\n" {
+		t.Fatalf("got %d %q, want 400", w.Code, w.Body.String())
+	}
+	if info.Err != "request body read error" {
+		t.Errorf("info.Err = %q", info.Err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -76,6 +77,9 @@ func (b *bindHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.notFound.ObserveInfo(r.Method, info, telemetry.ReasonInvalidRequest)
 	default:
 		info.Listener = l.name
+		if r.ProtoMajor == 1 {
+			stripConnectionNamed(r.Header)
+		}
 		if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 && r.Header.Get("Upgrade") == "" {
 			// net/http accepts Transfer-Encoding with Content-Length (the
 			// chunked framing wins) and drops the Content-Length before the
@@ -137,6 +141,38 @@ func tooManyHeaders(h http.Header) bool {
 		n += len(v)
 	}
 	return n > MaxHeaderCount
+}
+
+// stripConnectionNamed removes, before any policy runs, the headers the
+// client declared hop-by-hop by naming them in Connection, and leaves only
+// the "Upgrade" token that the proxy needs for WebSocket. Otherwise the
+// proxy's own hop-by-hop removal would later delete a header a route policy
+// set (a client naming X-User in Connection would strip the gateway's
+// X-User: Traefik CVE-2021-32813). net/http has already taken its
+// keep-alive/close decision from the original header.
+func stripConnectionNamed(h http.Header) {
+	vs, ok := h["Connection"]
+	if !ok {
+		return
+	}
+	upgrade := false
+	for _, v := range vs {
+		for _, f := range strings.Split(v, ",") {
+			f = textproto.TrimString(f)
+			switch {
+			case f == "":
+			case strings.EqualFold(f, "upgrade"):
+				upgrade = true // the Upgrade header itself is vetted by the backend
+			default:
+				h.Del(f)
+			}
+		}
+	}
+	if upgrade {
+		h["Connection"] = []string{"Upgrade"}
+	} else {
+		delete(h, "Connection")
+	}
 }
 
 func (b *bindHandler) pick(host string) *listenerRT {

@@ -259,12 +259,17 @@ func TestValidateOnlyAndConfigErrors(t *testing.T) {
 		t.Fatal("no docs examples found")
 	}
 	refs = append(append(refs, docs...), examples...)
-	for _, f := range refs {
-		code, out := runBinary(t, "", []string{"OPENAI_API_KEY=sk-test"}, "--validate-only", "-f", f)
-		if code != 0 {
-			t.Errorf("%s: exit %d\n%s", f, code, out)
+	t.Run("valid configs", func(t *testing.T) {
+		for _, f := range refs {
+			t.Run(filepath.Base(f), func(t *testing.T) {
+				t.Parallel()
+				code, out := runBinary(t, "", []string{"OPENAI_API_KEY=sk-test"}, "--validate-only", "-f", f)
+				if code != 0 {
+					t.Errorf("%s: exit %d\n%s", f, code, out)
+				}
+			})
 		}
-	}
+	})
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte(`binds:

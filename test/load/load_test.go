@@ -59,3 +59,26 @@ func TestMedian(t *testing.T) {
 		t.Error("median")
 	}
 }
+
+func TestParseTotal(t *testing.T) {
+	for in, want := range map[string]float64{
+		"Showing nodes accounting for 5.48s, 57.87% of 9.47s total":        9.47,
+		"Showing nodes accounting for 10863898, 81.12% of 13393114 total":  13393114,
+		"Showing nodes accounting for 961.75MB, 78.23% of 1229.38MB total": 1229.38 * (1 << 20),
+		"nothing": 0,
+	} {
+		if got := parseTotal(in); got != want {
+			t.Errorf("parseTotal(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestCPUSnapshot(t *testing.T) {
+	if machineBusy() <= 0 {
+		t.Error("machineBusy")
+	}
+	s := takeCPUSnapshot()
+	if o := s.otherCores(nil); o < 0 {
+		t.Errorf("otherCores %v", o)
+	}
+}

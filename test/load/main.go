@@ -11,25 +11,46 @@
 //     GET /healthz/ready = 200;
 //  3. fortio (-fortio, else .cache/bin/fortio, else PATH, else installed
 //     with `GOBIN=$PWD/.cache/bin go install fortio.org/fortio@v1.66.5`)
-//     for every scenario × path (direct, gateway) × run, interleaved:
-//     `fortio load -c 32 -t 10s -qps Q -json out.json URL`.
+//     for every run × scenario × path (direct, gateway), interleaved:
+//     `fortio load -c 32 -t 10s -qps Q [-uniform] -json out.json URL`.
+//     Fixed-rate scenarios use -uniform (see -uniform): without it fortio
+//     fires all 32 connections at the same instant every 32/Q seconds and
+//     measures how long a burst of 32 takes to drain, not the latency at a
+//     steady rate.
 //
-// While fortio runs it samples the gateway's RSS (VmRSS, VmHWM from
-// /proc/PID/status) and CPU (utime+stime from /proc/PID/stat). The report
-// has, per scenario and path: rps median (min–max), p50, p99, p99.9
-// (medians over runs), the gateway/direct ratios, the gateway's RSS
-// steady (median of samples) / peak (VmHWM), and its CPU seconds per 10k
-// requests; plus a header describing the machine.
+// While fortio runs it samples the gateway's RSS (VmRSS every 200 ms; the
+// peak is VmHWM after resetting it through /proc/PID/clear_refs at the
+// start of each run) and CPU (utime+stime from /proc/PID/stat), and it
+// measures how much CPU other processes took (machine busy time from
+// /proc/stat minus fortio, the backend, the gateway and the harness): on a
+// small machine a busy neighbour changes the results, and the report says
+// so. The report has, per scenario and path: rps median (min–max), p50,
+// p99, p99.9 (medians over runs), the gateway/direct ratios, the added
+// latency, the gateway's RSS steady (median of samples) / peak, and its CPU
+// seconds per 10k requests; plus a header describing the machine.
 //
-// Usage (from the repository root; `make load` does this):
+// With -profile DIR it then does one extra max-throughput run through the
+// gateway (not in the table) while taking, from the admin API's
+// /debug/pprof, a CPU profile and an allocs delta profile (-profile-time,
+// 10 s) and a heap profile; it writes them to DIR and appends their
+// `go tool pprof -top` views, with CPU µs and allocations per request, to
+// the report.
+//
+// Usage (from the repository root; `make load` does the first two lines
+// with the defaults):
 //
 //	go build -o bin/agentgateway ./cmd/agentgateway
 //	go run ./test/load -gateway ./bin/agentgateway -runs 3 -duration 10s -out docs/performance-latest.md
+//	go run ./test/load -runs 1 -duration 5s -out -                 # quick look, ~30 s
+//	go run ./test/load -profile .cache/load-profile -out /tmp/p.md # table + profiles
 //
 // With -gateway backend no gateway is started: the "gateway" path is the
 // backend again and the sampled process is the backend, which checks the
-// harness itself. Everything is bounded in time (see -timeout) and every
-// child process is killed on exit.
+// harness itself. Everything is bounded in time: each fortio run by
+// -duration + 30 s, the whole run by -timeout (default: every run plus
+// 10 s of slack each, plus a minute; 5 minutes with the defaults, of which
+// a normal run uses about 2; installing fortio, once, has its own 5-minute
+// limit). Every child process is killed on exit, also on SIGINT/SIGTERM.
 package main
 
 import (
@@ -47,6 +68,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,9 +107,13 @@ type config struct {
 	runs        int
 	conns       int
 	fixedQPS    int
+	uniform     bool
 	out         string
 	logLevel    string
 	timeout     time.Duration
+	profile     string        // directory for the profile run's files; "" = no profile run
+	profileTime time.Duration // CPU / allocs profile length
+	waitIdle    time.Duration // before each run, wait up to this long for other processes to go quiet
 }
 
 func main() {
@@ -100,9 +126,13 @@ func main() {
 	flag.IntVar(&c.runs, "runs", 3, "runs per scenario and path")
 	flag.IntVar(&c.conns, "c", 32, "fortio connections")
 	flag.IntVar(&c.fixedQPS, "qps", 3000, "rate of the fixed-rate scenario")
+	flag.BoolVar(&c.uniform, "uniform", true, "fixed-rate scenario: spread requests evenly over the connections (fortio -uniform); false = all connections fire together every 1/(qps/c) s")
 	flag.StringVar(&c.out, "out", "docs/performance-latest.md", "Markdown report path (\"-\" for stdout only)")
 	flag.StringVar(&c.logLevel, "log-level", "", "if set, config.logging.level for the gateway")
-	flag.DurationVar(&c.timeout, "timeout", 0, "overall deadline (default: computed from runs and duration)")
+	flag.DurationVar(&c.timeout, "timeout", 0, "overall deadline after fortio is found (default: computed from runs and duration, 5m with the defaults)")
+	flag.DurationVar(&c.waitIdle, "wait-idle", 0, "before each run wait up to this long until other processes use < 0.2 cores (for shared machines; adds to the default -timeout)")
+	flag.StringVar(&c.profile, "profile", "", "if set, after the measured runs do one extra max-throughput gateway run (not in the table) taking CPU, allocs and heap profiles from the admin API into this directory, and add their tops to the report")
+	flag.DurationVar(&c.profileTime, "profile-time", 10*time.Second, "length of the CPU and allocs profiles of -profile")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("load: ")
@@ -114,26 +144,47 @@ func main() {
 	if c.runs < 1 || c.duration <= 0 {
 		log.Fatal("-runs and -duration must be positive")
 	}
+	if c.profile != "" && c.profileTime < time.Second {
+		log.Fatal("-profile-time must be at least 1s")
+	}
 	scen := scenarios(c.fixedQPS)
 	if c.timeout == 0 {
-		per := c.duration + 20*time.Second
-		c.timeout = time.Duration(c.runs*len(scen)*2)*per + 6*time.Minute // fortio install + startup
+		c.timeout = defaultTimeout(c, len(scen))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, c, scen)
-	stop()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Installing fortio (first run only) has its own 5-minute limit and is
+	// not counted in -timeout.
+	fortio, err := findFortio(ctx, c.fortio)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	err = run(ctx, c, scen, fortio)
 	cancel()
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (overall -timeout %s)", err, c.timeout)
+		}
+		stop()
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, c config, scen []scenario) error {
-	fortio, err := findFortio(ctx, c.fortio)
-	if err != nil {
-		return err
+// defaultTimeout bounds the whole run: every fortio run with 10 s of slack
+// (process start, JSON, sampling), plus a minute for starting the backend
+// and the gateway, plus the profile run. With the defaults (3 runs × 2
+// scenarios × 2 paths × 10 s) that is 5 minutes; a normal run takes about
+// 2.
+func defaultTimeout(c config, nScen int) time.Duration {
+	t := time.Duration(c.runs*nScen*2)*(c.duration+10*time.Second+c.waitIdle) + time.Minute
+	if c.profile != "" {
+		t += c.profileTime + 30*time.Second
 	}
+	return t
+}
+
+func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 	tmp, err := os.MkdirTemp("", "agentgateway-load-")
 	if err != nil {
 		return err
@@ -149,22 +200,32 @@ func run(ctx context.Context, c config, scen []scenario) error {
 
 	target := map[string]string{pathDirect: "http://" + backendAddr}
 	var sampled *child
+	var adminURL string
 	gwDesc := "none (-gateway backend: the gateway path is the backend itself; harness self-check)"
 	if c.gateway == "backend" {
 		target[pathGateway] = target[pathDirect]
 		sampled = backend
 	} else {
-		gw, gwURL, err := startGateway(ctx, c, tmp, backendAddr)
+		gw, gwURL, admin, err := startGateway(ctx, c, tmp, backendAddr)
 		if err != nil {
 			return err
 		}
 		defer gw.kill()
 		target[pathGateway] = gwURL
+		adminURL = admin
 		sampled = gw
 		gwDesc = c.gateway
 		if fi, err := os.Stat(c.gateway); err == nil {
 			gwDesc += fmt.Sprintf(" (%.1f MiB)", float64(fi.Size())/(1<<20))
 		}
+	}
+
+	ownPIDs = []int{backend.pid()}
+	if sampled != backend {
+		ownPIDs = append(ownPIDs, sampled.pid())
+	}
+	if l1, ok := loadAvg1(); ok && l1 > 0.5 {
+		log.Printf("warning: 1-minute load average is %.2f before the runs: other processes share the CPUs and will disturb the results", l1)
 	}
 
 	results := map[string]map[string][]result{} // scenario → path → runs
@@ -177,6 +238,9 @@ func run(ctx context.Context, c config, scen []scenario) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				if c.waitIdle > 0 {
+					waitIdle(ctx, c.waitIdle)
+				}
 				var proc *child
 				if p == pathGateway {
 					proc = sampled
@@ -185,13 +249,25 @@ func run(ctx context.Context, c config, scen []scenario) error {
 				if err != nil {
 					return fmt.Errorf("%s / %s run %d: %w", s.name, p, r, err)
 				}
-				log.Printf("run %d %-34s %-7s %8.0f rps  p50 %s  p99 %s  errors %d",
-					r, s.name, p, res.rps, ms(res.p50), ms(res.p99), res.errors)
+				log.Printf("run %d %-34s %-7s %8.0f rps  p50 %s  p99 %s  errors %d  other CPU %.2f cores",
+					r, s.name, p, res.rps, ms(res.p50), ms(res.p99), res.errors, res.otherCores)
 				results[s.name][p] = append(results[s.name][p], res)
 			}
 		}
 	}
-	report := renderReport(c, scen, results, gwDesc, fortio)
+	var prof *profileResult
+	if c.profile != "" {
+		if adminURL == "" {
+			log.Printf("-profile needs a gateway with an admin API; skipped with -gateway backend")
+		} else {
+			p, err := profileRun(ctx, c, fortio, tmp, scen[0], target[pathGateway], adminURL)
+			if err != nil {
+				return fmt.Errorf("profile run: %w", err)
+			}
+			prof = p
+		}
+	}
+	report := renderReport(c, scen, results, gwDesc, fortio, prof)
 	fmt.Print(report)
 	if c.out != "-" {
 		if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
@@ -354,44 +430,45 @@ func gatewayConfig(c config, ports [4]int, backendAddr string) string {
 
 // startGateway writes the config, starts the gateway and waits until it
 // is ready and routes a request to the backend.
-func startGateway(ctx context.Context, c config, tmp, backendAddr string) (*child, string, error) {
+func startGateway(ctx context.Context, c config, tmp, backendAddr string) (gw *child, gwURL, adminURL string, err error) {
 	if _, err := os.Stat(c.gateway); err != nil {
-		return nil, "", fmt.Errorf("gateway binary: %w (build it with `go build -o bin/agentgateway ./cmd/agentgateway`, or pass -gateway backend)", err)
+		return nil, "", "", fmt.Errorf("gateway binary: %w (build it with `go build -o bin/agentgateway ./cmd/agentgateway`, or pass -gateway backend)", err)
 	}
 	var ports [4]int
 	for i := range ports {
 		p, err := freePort()
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		ports[i] = p
 	}
 	cfgPath := filepath.Join(tmp, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(c, ports, backendAddr)), 0o600); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	ch := start(ctx, c.gateway, c.gatewayFlag, cfgPath)
 	ch.cmd.Stdout = ch.tail
 	// The gateway's own address overrides must not leak in from our environment.
 	ch.cmd.Env = filterEnv(os.Environ(), "ADMIN_ADDR=", "STATS_ADDR=", "READINESS_ADDR=")
 	if err := ch.run(); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	readyURL := fmt.Sprintf("http://127.0.0.1:%d/healthz/ready", ports[2])
-	gwURL := fmt.Sprintf("http://127.0.0.1:%d", ports[3])
+	gwURL = fmt.Sprintf("http://127.0.0.1:%d", ports[3])
+	adminURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	deadline := time.Now().Add(30 * time.Second)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		if ch.exited() {
-			return nil, "", fmt.Errorf("gateway exited during startup: %v\n%s", ch.cmd.ProcessState, ch.tail.String())
+			return nil, "", "", fmt.Errorf("gateway exited during startup: %v\n%s", ch.cmd.ProcessState, ch.tail.String())
 		}
 		if ok(client, readyURL) && ok(client, gwURL+"/") {
-			log.Printf("gateway ready on %s (pid %d)", gwURL, ch.pid())
-			return ch, gwURL, nil
+			log.Printf("gateway ready on %s (pid %d, admin %s)", gwURL, ch.pid(), adminURL)
+			return ch, gwURL, adminURL, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			ch.kill()
-			return nil, "", fmt.Errorf("gateway not ready within 30s\n%s", ch.tail.String())
+			return nil, "", "", fmt.Errorf("gateway not ready within 30s\n%s", ch.tail.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -493,3 +570,32 @@ func hostInfo() (cpuModel, kernel string) {
 }
 
 func goVersion() string { return runtime.Version() }
+
+// waitIdle waits, at most max, until other processes use less than 0.2
+// cores over one second.
+func waitIdle(ctx context.Context, max time.Duration) {
+	deadline := time.Now().Add(max)
+	var o float64
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		s := takeCPUSnapshot()
+		time.Sleep(time.Second)
+		if o = s.otherCores(nil); o < 0.2 {
+			return
+		}
+	}
+	log.Printf("machine not idle after %s (other processes: %.2f cores); running anyway", max, o)
+}
+
+// loadAvg1 returns the 1-minute load average.
+func loadAvg1() (float64, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return v, err == nil
+}

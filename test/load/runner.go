@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -27,6 +28,9 @@ type result struct {
 	rssSteadyKB int64
 	rssPeakKB   int64
 	cpuSeconds  float64
+	// otherCores is the CPU the rest of the machine (not fortio, the
+	// backend, the gateway or this harness) used during the run, in cores.
+	otherCores float64
 }
 
 // fortioJSON is the part of fortio's -json output the report needs.
@@ -74,6 +78,13 @@ func loadRun(ctx context.Context, c config, fortio, tmp string, s scenario, url 
 	args := []string{"load", "-c", strconv.Itoa(c.conns), "-t", c.duration.String(),
 		"-qps", strconv.Itoa(s.qps), "-p", "50,90,99,99.9", "-json", out,
 		"-timeout", "5s", "-loglevel", "Warning"}
+	if s.qps > 0 && c.uniform {
+		// Without it fortio starts every connection at the same instant, so
+		// at a fixed rate all c connections fire together every c/qps
+		// seconds and the latency measured is that of draining a burst of
+		// c requests, not of a steady qps.
+		args = append(args, "-uniform")
+	}
 	for _, h := range s.headers {
 		args = append(args, "-H", h)
 	}
@@ -99,7 +110,9 @@ func loadRun(ctx context.Context, c config, fortio, tmp string, s scenario, url 
 	if proc != nil {
 		smp = startSampler(proc.pid())
 	}
+	before := takeCPUSnapshot()
 	err := cmd.Run()
+	other := before.otherCores(cmd.ProcessState)
 	var procStats sample
 	if smp != nil {
 		procStats = smp.stop()
@@ -115,12 +128,13 @@ func loadRun(ctx context.Context, c config, fortio, tmp string, s scenario, url 
 	if err != nil {
 		return r, err
 	}
+	r.otherCores = other
 	if smp != nil {
 		if proc.exited() {
 			return r, fmt.Errorf("sampled process exited\n%s", proc.tail.String())
 		}
 		r.hasProc = true
-		r.rssSteadyKB, r.rssPeakKB, r.cpuSeconds = procStats.rssMedianKB, procStats.hwmKB, procStats.cpuSeconds
+		r.rssSteadyKB, r.rssPeakKB, r.cpuSeconds = procStats.rssMedianKB, procStats.peakKB, procStats.cpuSeconds
 	}
 	return r, nil
 }
@@ -140,20 +154,25 @@ const clockTicks = 100
 
 type sample struct {
 	rssMedianKB int64
-	hwmKB       int64
+	peakKB      int64
 	cpuSeconds  float64
 }
 
 type sampler struct {
 	pid      int
 	cpuStart float64
+	hwmReset bool // VmHWM was reset at the start, so it is this run's peak
 	stopCh   chan struct{}
 	wg       sync.WaitGroup
 	rss      []int64
 }
 
 func startSampler(pid int) *sampler {
-	s := &sampler{pid: pid, cpuStart: procCPU(pid), stopCh: make(chan struct{})}
+	// VmHWM is the peak over the process's life; writing 5 to clear_refs
+	// (Linux ≥ 4.0) resets it to the current RSS so each run gets its own
+	// peak. Without it the peak is the maximum of the samples.
+	reset := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+	s := &sampler{pid: pid, cpuStart: procCPU(pid), hwmReset: reset, stopCh: make(chan struct{})}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -177,10 +196,91 @@ func (s *sampler) stop() sample {
 	close(s.stopCh)
 	s.wg.Wait()
 	rss, hwm := procMem(s.pid)
-	if len(s.rss) == 0 {
+	if rss > 0 {
 		s.rss = append(s.rss, rss)
 	}
-	return sample{rssMedianKB: medianInt(s.rss), hwmKB: hwm, cpuSeconds: procCPU(s.pid) - s.cpuStart}
+	if len(s.rss) == 0 {
+		return sample{}
+	}
+	peak := slices.Max(s.rss)
+	if s.hwmReset && hwm > peak {
+		peak = hwm
+	}
+	return sample{rssMedianKB: medianInt(s.rss), peakKB: peak, cpuSeconds: procCPU(s.pid) - s.cpuStart}
+}
+
+// ownPIDs are the long-lived processes the harness started (backend,
+// gateway); set once before the runs.
+var ownPIDs []int
+
+// cpuSnapshot is the machine's and the harness's CPU counters at one
+// instant, to tell how much CPU other processes took during a run: on a
+// 2-core machine a busy neighbour changes the results.
+type cpuSnapshot struct {
+	at         time.Time
+	busy       float64 // machine-wide busy seconds (all CPUs), from /proc/stat
+	own        float64 // utime+stime of ownPIDs
+	self       float64 // this process (RUSAGE_SELF)
+	fortioBase float64 // exited children (fortio runs) so far (RUSAGE_CHILDREN)
+}
+
+func takeCPUSnapshot() cpuSnapshot {
+	s := cpuSnapshot{at: time.Now(), busy: machineBusy()}
+	for _, pid := range ownPIDs {
+		s.own += procCPU(pid)
+	}
+	s.self = rusage(syscall.RUSAGE_SELF)
+	return s
+}
+
+// otherCores returns the cores used since the snapshot by processes other
+// than ours and the fortio run ps (which has exited).
+func (s cpuSnapshot) otherCores(ps *os.ProcessState) float64 {
+	e := takeCPUSnapshot()
+	wall := e.at.Sub(s.at).Seconds()
+	if wall <= 0 || s.busy < 0 || e.busy < 0 {
+		return -1
+	}
+	var fortio float64
+	if ps != nil {
+		fortio = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
+	other := (e.busy - s.busy) - (e.own - s.own) - (e.self - s.self) - fortio
+	return max(other, 0) / wall
+}
+
+func rusage(who int) float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// machineBusy returns the busy seconds of all CPUs since boot from the
+// "cpu" line of /proc/stat: user, nice, system and steal (time the
+// hypervisor gave to someone else). irq and softirq time (loopback packet
+// processing, charged to no process) and idle, iowait are left out; guest
+// time is already in user. Returns -1 if unreadable.
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return -1
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		if i != 0 && i != 1 && i != 2 && i != 7 { // user nice system idle iowait irq softirq steal guest guest_nice
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		busy += n
+	}
+	return float64(busy) / clockTicks
 }
 
 // procMem returns VmRSS and VmHWM in KiB.
@@ -277,7 +377,7 @@ func fortioVersion(fortio string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func renderReport(c config, scen []scenario, results map[string]map[string][]result, gwDesc, fortio string) string {
+func renderReport(c config, scen []scenario, results map[string]map[string][]result, gwDesc, fortio string, prof *profileResult) string {
 	cpuModel, kernel := hostInfo()
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Gateway performance (latest run)\n\n")
@@ -285,10 +385,32 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| CPUs (nproc) | %d |\n| CPU model | %s |\n| kernel | %s |\n| Go | %s |\n",
 		runtime.NumCPU(), cpuModel, kernel, goVersion())
-	fmt.Fprintf(&b, "| load tool | fortio %s, %d connections, %s per run, %d runs per row |\n",
-		fortioVersion(fortio), c.conns, c.duration, c.runs)
+	uniform := ""
+	if c.uniform {
+		uniform = "; fixed-rate rows use -uniform (requests spread evenly over the connections)"
+	}
+	fmt.Fprintf(&b, "| load tool | fortio %s, %d connections, %s per run, %d runs per row, runs interleaved direct/gateway%s |\n",
+		fortioVersion(fortio), c.conns, c.duration, c.runs, uniform)
 	fmt.Fprintf(&b, "| gateway | %s |\n", gwDesc)
-	fmt.Fprintf(&b, "| backend | in-harness Go net/http server (own process), 1 KiB body |\n\n")
+	fmt.Fprintf(&b, "| backend | in-harness Go net/http server (own process), 1 KiB body |\n")
+	var other []float64
+	for _, byPath := range results {
+		for _, rs := range byPath {
+			for _, r := range rs {
+				if r.otherCores >= 0 {
+					other = append(other, r.otherCores)
+				}
+			}
+		}
+	}
+	if len(other) > 0 {
+		fmt.Fprintf(&b, "| other processes' CPU during the runs | median %.2f, max %.2f cores (machine busy time minus fortio, backend, gateway and harness) |\n",
+			median(other), slices.Max(other))
+	}
+	b.WriteString("\n")
+	if len(other) > 0 && slices.Max(other) > 0.25 {
+		fmt.Fprintf(&b, "**Warning: other processes used up to %.2f of the %d cores during some runs; those runs are disturbed.**\n\n", slices.Max(other), runtime.NumCPU())
+	}
 	b.WriteString("Load tool, backend and gateway share the machine's CPUs over loopback, so absolute numbers are ")
 	b.WriteString("bounded by the machine; the gateway/direct ratios and the added latency are the figures to compare.\n\n")
 
@@ -336,8 +458,11 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 		}
 	}
 	b.WriteString("\nLatencies are medians over runs of fortio's per-run percentiles; RSS steady is the median of ")
-	b.WriteString("VmRSS samples taken every 200 ms during the gateway runs, peak is VmHWM; CPU is utime+stime of ")
+	b.WriteString("VmRSS samples taken every 200 ms during the gateway runs, peak is the highest VmHWM (reset at the start of each run) or sample; CPU is utime+stime of ")
 	b.WriteString("the gateway process over the gateway runs divided by the requests they served.\n")
+	if prof != nil {
+		prof.render(&b)
+	}
 	return b.String()
 }
 

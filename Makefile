@@ -5,7 +5,7 @@ PKGS      := ./...
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/agentgw/agentgateway/internal/version.Version=$(VERSION)
 
-.PHONY: help build run test unit e2e race lint fmt vet bench fuzz load clean
+.PHONY: help build run test unit e2e race lint fmt vet bench fuzz load clean llmsim
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -16,7 +16,15 @@ build: ## build bin/agentgateway
 run: build ## run the gateway on the built-in default config (or CONFIG=file.yaml)
 	./$(BIN) $(if $(CONFIG),-f $(CONFIG),)
 
-test: ## every test: vet, unit tests with -race, e2e tests against the real binary (built with -race)
+# llm-d-inference-sim: a third-party OpenAI/Anthropic-compatible upstream for the LLM e2e tests.
+# Built once from its own module (tools/llmsim; ~6.5 min cold) and cached outside the work tree.
+LLMSIM_BIN ?= $(HOME)/.cache/agentgateway/llm-d-inference-sim-v0.10.2
+export LLMSIM_BIN
+
+llmsim: ## build llm-d-inference-sim v0.10.2 (LLM e2e peer) once
+	@test -x $(LLMSIM_BIN) || (echo "building llm-d-inference-sim (first time only, several minutes)"; cd tools/llmsim && $(GO) build -o $(LLMSIM_BIN) github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim)
+
+test: llmsim ## every test: vet, unit tests with -race, e2e tests against the real binary (built with -race)
 	$(GO) vet $(PKGS)
 	AGW_E2E_RACE=1 $(GO) test -race -count=1 $(PKGS)
 

@@ -74,7 +74,9 @@ func Run(ctx context.Context, opts Options) int {
 	}
 	metrics := telemetry.NewMetrics(version.Version, version.Revision())
 	a := &App{opts: opts, src: src, log: log, level: level, metrics: metrics}
-	a.deps = compile.NewDeps(log, metrics, stderr, level)
+	access := telemetry.NewBufferedWriter(stderr, 100*time.Millisecond)
+	defer func() { _ = access.Close() }()
+	a.deps = compile.NewDeps(log, metrics, access, level)
 
 	snap, err := compile.Compile(cfg, a.deps)
 	if err != nil {

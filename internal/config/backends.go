@@ -132,6 +132,10 @@ type AIBackend struct {
 	Tokenize     bool             `yaml:"tokenize"`
 
 	Groups []AIGroup `yaml:"groups"`
+
+	// ModelRouted is set by Expand for the backends of an `llm:` route: the
+	// request's model selects among them by Name (not a YAML key).
+	ModelRouted bool `yaml:"-"`
 }
 
 // AIGroup is one priority group of providers.

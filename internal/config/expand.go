@@ -252,6 +252,7 @@ func modelBackend(l *LLMConfig, m *LLMModel) *AIBackend {
 		PathOverride: p.PathOverride,
 		PathPrefix:   p.PathPrefix,
 		Tokenize:     p.Tokenize,
+		ModelRouted:  true,
 	}
 	pol := &BackendPolicies{}
 	if p.BaseURL != nil {

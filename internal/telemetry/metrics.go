@@ -79,6 +79,8 @@ type Metrics struct {
 
 	portConns atomic.Pointer[map[int]*ConnMetrics] // ConnHook's per-port handles, copy-on-write
 	portMu    sync.Mutex
+
+	llm *LLMMetrics // gen_ai_* metrics of the LLM gateway
 }
 
 // Label names, in the order the vectors declare them.
@@ -168,6 +170,7 @@ func NewMetricsWithOptions(o Options) *Metrics {
 	reg.MustRegister(m.requests, m.duration, m.retries, m.responseBytes,
 		m.downstreamConns, m.downstreamActive, m.reloads, m.lastReloadSuccess,
 		m.lastReloadOK, m.buildInfo)
+	m.llm = newLLMMetrics(reg)
 
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		Registry:          reg, // exports promhttp_metric_handler_errors_total
@@ -484,5 +487,153 @@ func (rm *RouteMetrics) AddRetries(n int) {
 func (rm *RouteMetrics) AddResponseBytes(n int64) {
 	if n > 0 {
 		rm.responseBytes.Add(float64(n))
+	}
+}
+
+// ---- LLM (gen_ai) ----
+
+// TokenBuckets are the token-usage histogram buckets (OpenTelemetry's
+// advice for gen_ai.client.token.usage).
+var TokenBuckets = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+
+// TTFTBuckets are the time-to-first-token buckets, in seconds
+// (OpenTelemetry's advice for gen_ai.server.time_to_first_token).
+var TTFTBuckets = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// TPOTBuckets are the time-per-output-token buckets, in seconds
+// (OpenTelemetry's advice for gen_ai.server.time_per_output_token).
+var TPOTBuckets = []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5}
+
+var genAILabelNames = []string{"gen_ai_operation_name", "gen_ai_system", "gen_ai_request_model", "gen_ai_response_model"}
+
+// LLMMetrics are the LLM gateway's gen_ai_* series, with agentgateway's
+// names and OpenTelemetry's gen_ai label names.
+type LLMMetrics struct {
+	tokens   *prometheus.HistogramVec // + gen_ai_token_type
+	ttft     *prometheus.HistogramVec
+	tpot     *prometheus.HistogramVec
+	duration *prometheus.HistogramVec
+}
+
+func newLLMMetrics(reg *prometheus.Registry) *LLMMetrics {
+	l := &LLMMetrics{
+		tokens: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "gen_ai_client_token_usage",
+			Help:      "Number of tokens used per LLM request, by token type (input, output).",
+			Buckets:   TokenBuckets,
+		}, append([]string{"gen_ai_token_type"}, genAILabelNames...)),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "gen_ai_server_time_to_first_token",
+			Help:      "Time from the request to the first streamed output token, in seconds.",
+			Buckets:   TTFTBuckets,
+		}, genAILabelNames),
+		tpot: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "gen_ai_server_time_per_output_token",
+			Help:      "Time per output token after the first one of a streamed answer, in seconds.",
+			Buckets:   TPOTBuckets,
+		}, genAILabelNames),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "gen_ai_server_request_duration",
+			Help:      "Duration of LLM requests, from the request to the end of the answer, in seconds.",
+			Buckets:   DurationBuckets,
+		}, genAILabelNames),
+	}
+	reg.MustRegister(l.tokens, l.ttft, l.tpot, l.duration)
+	return l
+}
+
+// LLM returns the LLM gateway's metrics.
+func (m *Metrics) LLM() *LLMMetrics { return m.llm }
+
+// GenAILabels identify one LLM call.
+type GenAILabels struct {
+	Operation     string // "chat", "embeddings", …
+	System        string // provider: "openai", "anthropic", …
+	RequestModel  string
+	ResponseModel string
+}
+
+func (g GenAILabels) values() []string {
+	return []string{orUnknown(g.Operation), orUnknown(g.System), orUnknown(g.RequestModel), orUnknown(g.ResponseModel)}
+}
+
+// ObserveCall records one finished LLM call: token usage (input and
+// output; negative counts are not recorded), its duration, and for
+// streams the time to the first token and per output token (zero
+// durations are not recorded).
+func (l *LLMMetrics) ObserveCall(g GenAILabels, input, output int, total, ttft, tpot time.Duration) {
+	if l == nil {
+		return
+	}
+	v := g.values()
+	if input >= 0 {
+		l.tokens.WithLabelValues(append([]string{"input"}, v...)...).Observe(float64(input))
+	}
+	if output >= 0 {
+		l.tokens.WithLabelValues(append([]string{"output"}, v...)...).Observe(float64(output))
+	}
+	if total > 0 {
+		l.duration.WithLabelValues(v...).Observe(total.Seconds())
+	}
+	if ttft > 0 {
+		l.ttft.WithLabelValues(v...).Observe(ttft.Seconds())
+	}
+	if tpot > 0 {
+		l.tpot.WithLabelValues(v...).Observe(tpot.Seconds())
+	}
+}
+
+// MCPMetrics counts MCP requests (agentgateway's mcp_requests metric):
+// agentgateway_mcp_requests_total{method, server, resource}, where server
+// is the target that served the request and resource the tool, prompt or
+// resource (a URI cut to scheme://host). Failed requests are also counted
+// in agentgateway_mcp_request_errors_total with the same labels.
+type MCPMetrics struct {
+	requests *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+}
+
+var (
+	mcpMetricsMu sync.Mutex
+	mcpMetrics   = map[*Metrics]*MCPMetrics{}
+)
+
+// MCP returns the MCP metrics of m, registering them on first use.
+func (m *Metrics) MCP() *MCPMetrics {
+	mcpMetricsMu.Lock()
+	defer mcpMetricsMu.Unlock()
+	if mm := mcpMetrics[m]; mm != nil {
+		return mm
+	}
+	labels := []string{"method", "server", "resource"}
+	mm := &MCPMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "mcp_requests_total",
+			Help:      "The total number of MCP requests sent to MCP targets, by method, target (server) and tool, prompt or resource.",
+		}, labels),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "mcp_request_errors_total",
+			Help:      "The total number of MCP requests to MCP targets that failed (no answer, transport error or JSON-RPC error).",
+		}, labels),
+	}
+	m.reg.MustRegister(mm.requests, mm.errors)
+	mcpMetrics[m] = mm
+	return mm
+}
+
+// Request counts one MCP request.
+func (mm *MCPMetrics) Request(method, server, resource string, failed bool) {
+	if mm == nil {
+		return
+	}
+	mm.requests.WithLabelValues(method, server, resource).Inc()
+	if failed {
+		mm.errors.WithLabelValues(method, server, resource).Inc()
 	}
 }

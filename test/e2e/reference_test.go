@@ -3,12 +3,15 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/agentgw/agentgateway/internal/llm/llmtest"
 )
 
 // referenceDir holds the users' configs the gateway must load and serve.
@@ -96,6 +99,21 @@ func do(t *testing.T, method, url string, hdr ...string) (*http.Response, string
 	return resp, b.String()
 }
 
+func doBody(t *testing.T, method, url, body string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
 func preflight(t *testing.T, url, reqHeaders string) http.Header {
 	t.Helper()
 	resp, _ := do(t, "OPTIONS", url, "Origin", "https://ui.example", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", reqHeaders)
@@ -107,8 +125,8 @@ func preflight(t *testing.T, url, reqHeaders string) http.Header {
 
 // TestReferenceConfigsServed serves each users' config with its backends
 // pointed at loopback and checks what its comments promise, as far as the
-// core gateway goes today: LLM and MCP backends answer 501 with a message
-// saying so until those layers land.
+// core gateway goes today: LLM backends are served against local fakes;
+// MCP backends answer 501 with a message saying so until that layer lands.
 func TestReferenceConfigsServed(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "sk-test")
 	url := func(p int, path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", p, path) }
@@ -119,10 +137,26 @@ func TestReferenceConfigsServed(t *testing.T) {
 		}
 	}
 
+	// LLM backends name OpenAI's public endpoint; AGENTGATEWAY_OPENAI_BASE_URL
+	// points the gateway at a local fake instead (docs/llm.md).
+	fakeOpenAI := llmtest.OpenAI(t, "sk-test")
+	t.Setenv("AGENTGATEWAY_OPENAI_BASE_URL", fakeOpenAI.URL)
+	chat := func(t *testing.T, port int, path string) {
+		t.Helper()
+		resp, body := doBody(t, "POST", url(port, path), `{"model":"gpt-3.5-turbo","messages":[{"role":"user","content":"hi"}]}`,
+			"Content-Type", "application/json", "Authorization", "Bearer client-key")
+		if resp.StatusCode != 200 || !strings.Contains(body, llmtest.Reply("hi")) || !strings.Contains(body, `"object":"chat.completion"`) {
+			t.Errorf("chat completion: %d %q", resp.StatusCode, body)
+		}
+	}
+
 	t.Run("01 llm shorthand on its own port", func(t *testing.T) {
 		_, ports := startReference(t, "01-llm-simple.yaml", nil)
-		resp, body := do(t, "POST", url(ports[4000], "/v1/chat/completions"))
-		not501(t, resp, body, "ai")
+		chat(t, ports[4000], "/v1/chat/completions")
+		resp, body := get(t, url(ports[4000], "/v1/models"))
+		if resp.StatusCode != 200 || !strings.Contains(body, `"id":"gpt-3.5-turbo"`) {
+			t.Errorf("models: %d %q", resp.StatusCode, body)
+		}
 	})
 	t.Run("02 cors on an LLM route", func(t *testing.T) {
 		_, ports := startReference(t, "02-llm-binds.yaml", nil)
@@ -130,8 +164,7 @@ func TestReferenceConfigsServed(t *testing.T) {
 		if h.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("preflight: %v", h)
 		}
-		resp, body := do(t, "POST", url(ports[3000], "/v1/chat/completions"))
-		not501(t, resp, body, "openAI")
+		chat(t, ports[3000], "/v1/chat/completions")
 	})
 	t.Run("03 mcp stdio shorthand", func(t *testing.T) {
 		_, ports := startReference(t, "03-mcp-stdio-simple.yaml", nil)
@@ -177,20 +210,34 @@ func TestReferenceConfigsServed(t *testing.T) {
 	})
 	t.Run("07 first of two match-all routes wins", func(t *testing.T) {
 		_, ports := startReference(t, "07-multi-route.yaml", nil)
-		resp, body := do(t, "POST", url(ports[3000], "/v1/chat/completions"))
-		not501(t, resp, body, "openAI")
+		chat(t, ports[3000], "/v1/chat/completions")
 	})
 	t.Run("08 two binds", func(t *testing.T) {
 		_, ports := startReference(t, "08-multi-bind.yaml", nil)
-		resp, body := do(t, "POST", url(ports[3000], "/v1/chat/completions"))
-		not501(t, resp, body, "openAI")
-		resp, body = do(t, "POST", url(ports[3001], "/mcp"))
+		chat(t, ports[3000], "/v1/chat/completions")
+		resp, body := do(t, "POST", url(ports[3001], "/mcp"))
 		not501(t, resp, body, "mcp")
 	})
 	t.Run("09 developer's full config", func(t *testing.T) {
-		g, ports := startReference(t, "09-dev-full.yaml", nil)
-		resp, body := do(t, "POST", url(ports[3100], "/compatible-mode/v1/chat/completions"))
-		not501(t, resp, body, "ai backends")
+		// The qwen-plus provider (dashscope over TLS) becomes a local TLS fake
+		// whose certificate the route's backendTLS trusts.
+		qwen := llmtest.WithTLS(t, func() *llmtest.Fake { return llmtest.OpenAI(t, "sk-abc") })
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(ca, qwen.CertPEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		g, ports := startReference(t, "09-dev-full.yaml", map[string]string{
+			"hostOverride: dashscope.aliyuncs.com:443": "hostOverride: " + qwen.Host(),
+			"backendTLS: {}": "backendTLS: {root: " + ca + "}",
+		})
+		chat(t, ports[3100], "/compatible-mode/v1/chat/completions")
+		if last := qwen.Requests()[qwen.Count()-1]; last.Path != "/compatible-mode/v1/chat/completions" || last.Body["model"] != "qwen-plus" {
+			t.Errorf("upstream saw %s %v", last.Path, last.Body)
+		}
+		resp, body := get(t, url(ports[3100], "/compatible-mode/v1/models"))
+		if resp.StatusCode != 200 || !strings.Contains(body, "upstream-model") {
+			t.Errorf("models passthrough: %d %q", resp.StatusCode, body)
+		}
 		h := preflight(t, url(ports[3101], "/mcp"), "mcp-protocol-version")
 		if h.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("preflight: %v", h)

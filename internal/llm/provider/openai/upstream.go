@@ -1,0 +1,313 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/agentgw/agentgateway/internal/llm"
+)
+
+// Spec configures an OpenAI(-compatible) upstream.
+type Spec struct {
+	Model string // "" = the client's model
+	// System is the gen_ai.system label: "openai" (default), or a preset
+	// name for OpenAI-compatible services (groq, ollama, …).
+	System string
+	// Host is the default endpoint (host:port, TLS); "" = api.openai.com:443.
+	Host string
+	// Base is the API path prefix; "" = "/v1".
+	Base string
+	// AuthHeader/AuthPrefix say how the key is sent; "" = "Authorization:
+	// Bearer <key>".
+	AuthHeader, AuthPrefix string
+}
+
+// Provider is an OpenAI(-compatible) upstream.
+type Provider struct{ s Spec }
+
+// New returns a provider.
+func New(s Spec) *Provider {
+	if s.System == "" {
+		s.System = "openai"
+	}
+	if s.Host == "" {
+		s.Host = "api.openai.com:443"
+	}
+	if s.Base == "" {
+		s.Base = "/v1"
+	}
+	if s.AuthHeader == "" {
+		s.AuthHeader, s.AuthPrefix = "Authorization", "Bearer "
+	}
+	return &Provider{s: s}
+}
+
+// System implements llm.Provider.
+func (p *Provider) System() string { return p.s.System }
+
+// Dialect implements llm.Provider.
+func (p *Provider) Dialect() llm.Dialect { return llm.DialectOpenAI }
+
+// DefaultHost implements llm.Provider.
+func (p *Provider) DefaultHost() string { return p.s.Host }
+
+// Model implements llm.Provider.
+func (p *Provider) Model() string { return p.s.Model }
+
+// Path implements llm.Provider.
+func (p *Provider) Path(op llm.Op) (string, bool) {
+	switch op {
+	case llm.OpEmbeddings:
+		return p.s.Base + "/embeddings", true
+	case llm.OpModels:
+		return p.s.Base + "/models", true
+	case llm.OpResponses:
+		return p.s.Base + "/responses", true
+	case llm.OpCompletions:
+		return p.s.Base + "/chat/completions", true
+	}
+	return "", false
+}
+
+// BuildChat implements llm.Provider.
+func (p *Provider) BuildChat(req *llm.Request) (*llm.Call, error) {
+	body, err := BuildBody(req)
+	if err != nil {
+		return nil, err
+	}
+	path, _ := p.Path(llm.OpCompletions)
+	h := http.Header{"Content-Type": {"application/json"}}
+	if req.Stream {
+		h.Set("Accept", "text/event-stream")
+	}
+	return &llm.Call{Method: http.MethodPost, Path: path, Header: h, Body: body, Stream: req.Stream}, nil
+}
+
+// BuildBody renders a canonical request as a chat-completions body. A
+// request that came in this dialect keeps every field the client sent;
+// streams always ask for usage (the gateway strips the extra chunk when
+// the client did not ask for it).
+func BuildBody(req *llm.Request) ([]byte, error) {
+	if req.Dialect == llm.DialectOpenAI && req.Raw != nil {
+		raw := make(map[string]json.RawMessage, len(req.Raw)+1)
+		for k, v := range req.Raw {
+			raw[k] = v
+		}
+		raw["model"], _ = json.Marshal(req.Model)
+		if req.Stream {
+			so := map[string]json.RawMessage{}
+			if r, ok := raw["stream_options"]; ok {
+				_ = json.Unmarshal(r, &so)
+				if so == nil {
+					so = map[string]json.RawMessage{}
+				}
+			}
+			so["include_usage"] = json.RawMessage("true")
+			raw["stream_options"], _ = json.Marshal(so)
+		}
+		return json.Marshal(raw)
+	}
+	w := chatRequest{Model: req.Model, Temperature: req.Temperature, TopP: req.TopP, Stream: req.Stream, User: req.User}
+	if req.MaxTokens > 0 {
+		n := req.MaxTokens
+		w.MaxTokens = &n
+	}
+	if req.Stream {
+		w.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	if len(req.Stop) > 0 {
+		w.Stop, _ = json.Marshal(req.Stop)
+	}
+	if req.System != "" {
+		c, _ := json.Marshal(req.System)
+		w.Messages = append(w.Messages, chatMessage{Role: "system", Content: c})
+	}
+	for _, m := range req.Messages {
+		cm := chatMessage{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID}
+		if m.Role == llm.RoleTool {
+			cm.Content, _ = json.Marshal(m.Text())
+		} else if len(m.Parts) > 0 || len(m.ToolCalls) == 0 {
+			cm.Content = wireContent(m.Parts)
+		}
+		for _, tc := range m.ToolCalls {
+			cm.ToolCalls = append(cm.ToolCalls, toolCall{ID: tc.ID, Type: "function", Function: functionCall{Name: tc.Name, Arguments: tc.Arguments}})
+		}
+		w.Messages = append(w.Messages, cm)
+	}
+	if w.Messages == nil {
+		w.Messages = []chatMessage{}
+	}
+	for _, t := range req.Tools {
+		w.Tools = append(w.Tools, chatTool{Type: "function", Function: functionDef{Name: t.Name, Description: t.Description, Parameters: t.Parameters}})
+	}
+	switch req.ToolChoice {
+	case "":
+	case "auto", "none", "required":
+		w.ToolChoice, _ = json.Marshal(req.ToolChoice)
+	default:
+		w.ToolChoice, _ = json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": req.ToolChoice}})
+	}
+	return json.Marshal(w)
+}
+
+// ParseChat implements llm.Provider.
+func (p *Provider) ParseChat(body []byte) (*llm.Response, error) { return ParseResponse(body) }
+
+// ParseResponse parses a chat.completion body.
+func ParseResponse(body []byte) (*llm.Response, error) {
+	var w chatResponse
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, err
+	}
+	resp := &llm.Response{ID: w.ID, Model: w.Model, Created: w.Created, Usage: w.Usage.canonical(),
+		Dialect: llm.DialectOpenAI, Raw: body}
+	if len(w.Choices) > 0 {
+		c := w.Choices[0]
+		if c.FinishReason != nil {
+			resp.StopReason = stopReason(*c.FinishReason)
+		}
+		if m := c.Message; m != nil {
+			for _, p := range contentParts(m.Content) {
+				resp.Text += p.Text
+			}
+			for _, tc := range m.ToolCalls {
+				resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+			}
+		}
+	}
+	return resp, nil
+}
+
+// ParseError implements llm.Provider.
+func (p *Provider) ParseError(status int, h http.Header, body []byte) *llm.Error {
+	return ParseError(status, h, body)
+}
+
+// ParseError translates an OpenAI-shaped error response.
+func ParseError(status int, h http.Header, body []byte) *llm.Error {
+	e := llm.NewError(status, http.StatusText(status))
+	e.RetryAfter = llm.RetryAfter(h)
+	var w errorBody
+	if json.Unmarshal(body, &w) == nil && w.Error != nil {
+		if w.Error.Message != "" {
+			e.Message = w.Error.Message
+		}
+		e.Code = rawString(w.Error.Code)
+		e.Param = rawString(w.Error.Param)
+		if e.Code == "" && w.Error.Type == "insufficient_quota" {
+			e.Code = w.Error.Type
+		}
+	} else if s := llm.Snippet(body); s != "" {
+		e.Message = "upstream error: " + s
+	}
+	return e
+}
+
+// Authorize implements llm.Provider.
+func (p *Provider) Authorize(r *http.Request, _ []byte, key string) error {
+	if key != "" {
+		r.Header.Set(p.s.AuthHeader, p.s.AuthPrefix+key)
+	}
+	return nil
+}
+
+// DecodeStream implements llm.Provider.
+func (p *Provider) DecodeStream(r io.Reader) llm.EventReader { return NewDecoder(r) }
+
+// Decoder reads a chat-completions SSE stream.
+type Decoder struct {
+	sse     *llm.SSEReader
+	started bool
+	tools   map[int]bool
+}
+
+// NewDecoder returns a decoder of a chat-completions stream.
+func NewDecoder(r io.Reader) *Decoder {
+	return &Decoder{sse: llm.NewSSEReader(r, 0), tools: map[int]bool{}}
+}
+
+var errMalformed = errors.New("openai: malformed stream chunk")
+
+// Next implements llm.EventReader. A chunk that is not JSON is skipped
+// (H-34) and reported as an EvNone event without Raw.
+func (d *Decoder) Next() ([]llm.Event, error) {
+	ev, err := d.sse.Next()
+	if err != nil {
+		return nil, err
+	}
+	data := bytes.TrimSpace(ev.Data)
+	raw := bytes.Clone(ev.Data)
+	if string(data) == "[DONE]" {
+		return []llm.Event{{Kind: llm.EvDone, Dialect: llm.DialectOpenAI, Raw: raw}}, nil
+	}
+	if len(data) == 0 {
+		return []llm.Event{{Kind: llm.EvNone}}, nil
+	}
+	var eb errorBody
+	if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
+		e := ParseError(0, http.Header{}, data)
+		e.Status = 0
+		if e.Type == "" || e.Type == llm.ErrAPI || e.Type == llm.ErrInvalidRequest {
+			e.Type = llm.ErrAPI
+		}
+		return []llm.Event{{Kind: llm.EvError, Err: e}}, nil
+	}
+	var c chatResponse
+	if err := json.Unmarshal(data, &c); err != nil {
+		return []llm.Event{{Kind: llm.EvNone, Err: &llm.Error{Type: llm.ErrAPI, Message: errMalformed.Error()}}}, nil
+	}
+	var out []llm.Event
+	add := func(e llm.Event) {
+		e.Dialect = llm.DialectOpenAI
+		if e.ID == "" {
+			e.ID, e.Model = c.ID, c.Model
+		}
+		out = append(out, e)
+	}
+	if !d.started {
+		d.started = true
+		add(llm.Event{Kind: llm.EvStart})
+	}
+	for _, ch := range c.Choices {
+		if ch.Index != 0 {
+			continue // n > 1: only the first choice is accounted for
+		}
+		if m := ch.Delta; m != nil {
+			if t := rawString(m.Content); t != "" {
+				add(llm.Event{Kind: llm.EvText, Text: t})
+			}
+			for _, tc := range m.ToolCalls {
+				i := 0
+				if tc.Index != nil {
+					i = *tc.Index
+				}
+				if tc.ID != "" || tc.Function.Name != "" || !d.tools[i] {
+					d.tools[i] = true
+					add(llm.Event{Kind: llm.EvToolStart, Index: i, ToolCall: llm.ToolCall{ID: tc.ID, Name: tc.Function.Name}})
+				}
+				if tc.Function.Arguments != "" {
+					add(llm.Event{Kind: llm.EvToolArgs, Index: i, ToolCall: llm.ToolCall{Arguments: tc.Function.Arguments}})
+				}
+			}
+		}
+		if ch.FinishReason != nil && *ch.FinishReason != "" {
+			add(llm.Event{Kind: llm.EvStop, StopReason: stopReason(*ch.FinishReason)})
+		}
+	}
+	if c.Usage != nil {
+		add(llm.Event{Kind: llm.EvUsage, Usage: c.Usage.canonical(), UsageOnly: len(c.Choices) == 0})
+	}
+	if len(out) == 0 {
+		add(llm.Event{Kind: llm.EvNone})
+	}
+	out[0].Raw = raw
+	if c.Usage != nil && len(c.Choices) == 0 {
+		for i := range out {
+			out[i].UsageOnly = true
+		}
+	}
+	return out, nil
+}

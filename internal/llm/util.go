@@ -1,0 +1,46 @@
+package llm
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+)
+
+// NewID returns prefix followed by 24 random hex digits.
+func NewID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// ParseDataURL splits "data:image/png;base64,AAAA" into its media type and
+// base64 data; ok=false for any other URL.
+func ParseDataURL(u string) (mediaType, data string, ok bool) {
+	rest, found := strings.CutPrefix(u, "data:")
+	if !found {
+		return "", "", false
+	}
+	meta, data, found := strings.Cut(rest, ",")
+	if !found {
+		return "", "", false
+	}
+	mediaType, isB64 := strings.CutSuffix(meta, ";base64")
+	if !isB64 {
+		return "", "", false
+	}
+	return mediaType, data, true
+}
+
+// DataURL is the inverse of ParseDataURL.
+func DataURL(mediaType, data string) string {
+	return "data:" + mediaType + ";base64," + data
+}
+
+// Snippet shortens an upstream body for an error message.
+func Snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 512 {
+		s = s[:512] + "…"
+	}
+	return strings.ToValidUTF8(s, "")
+}

@@ -221,7 +221,6 @@ type cpuSnapshot struct {
 	busy       float64 // machine-wide busy seconds (all CPUs), from /proc/stat
 	own        float64 // utime+stime of ownPIDs
 	self       float64 // this process (RUSAGE_SELF)
-	fortioBase float64 // exited children (fortio runs) so far (RUSAGE_CHILDREN)
 }
 
 func takeCPUSnapshot() cpuSnapshot {

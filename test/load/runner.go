@@ -217,10 +217,10 @@ var ownPIDs []int
 // instant, to tell how much CPU other processes took during a run: on a
 // 2-core machine a busy neighbour changes the results.
 type cpuSnapshot struct {
-	at         time.Time
-	busy       float64 // machine-wide busy seconds (all CPUs), from /proc/stat
-	own        float64 // utime+stime of ownPIDs
-	self       float64 // this process (RUSAGE_SELF)
+	at   time.Time
+	busy float64 // machine-wide busy seconds (all CPUs), from /proc/stat
+	own  float64 // utime+stime of ownPIDs
+	self float64 // this process (RUSAGE_SELF)
 }
 
 func takeCPUSnapshot() cpuSnapshot {

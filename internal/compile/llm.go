@@ -14,14 +14,16 @@ import (
 	"github.com/agentgw/agentgateway/internal/llm"
 	"github.com/agentgw/agentgateway/internal/llm/gateway"
 	"github.com/agentgw/agentgateway/internal/llm/provider/anthropic"
+	"github.com/agentgw/agentgateway/internal/llm/provider/gemini"
 	"github.com/agentgw/agentgateway/internal/llm/provider/openai"
+	"github.com/agentgw/agentgateway/internal/llm/provider/vertex"
 )
 
 // builtAIPolicies are the keys of the `ai:` policy the LLM gateway serves.
 var builtAIPolicies = set("routes", "modelAliases")
 
 // builtLLMBackendAuth are the backendAuth kinds an LLM backend accepts.
-var builtLLMBackendAuth = set("key", "passthrough")
+var builtLLMBackendAuth = set("key", "passthrough", "aws")
 
 // llmService builds an LLM route: every backend is an LLM provider (an
 // `ai` backend, possibly with groups, or a short openAI/anthropic/… form),
@@ -73,7 +75,7 @@ func (rc *routeCtx) aiPolicy(path string, ai *config.AIPolicy, spec *gateway.Spe
 	for suffix, kind := range ai.Routes {
 		op, ok := routeOps[kind]
 		if !ok {
-			rc.c.errs.add(path+".routes", "route type %q is not served by this gateway (supported: completions, messages, responses, embeddings, models, anthropicTokenCount, passthrough, detect)", kind)
+			rc.c.errs.add(path+".routes", "route type %q is not served by this gateway (supported: completions, messages, responses, embeddings, models, anthropicTokenCount, generateContent, passthrough, detect)", kind)
 			continue
 		}
 		if spec.Routes == nil {
@@ -96,7 +98,7 @@ func (rc *routeCtx) aiPolicy(path string, ai *config.AIPolicy, spec *gateway.Spe
 var routeOps = map[string]llm.Op{
 	"completions": llm.OpCompletions, "messages": llm.OpMessages, "responses": llm.OpResponses,
 	"embeddings": llm.OpEmbeddings, "models": llm.OpModels, "anthropicTokenCount": llm.OpCountTokens,
-	"passthrough": llm.OpPassthrough, "detect": llm.OpDetect,
+	"passthrough": llm.OpPassthrough, "detect": llm.OpDetect, "generateContent": llm.OpGenerateContent,
 }
 
 // providerEntry is one provider of a backend, with its overrides.
@@ -203,7 +205,7 @@ func (rc *routeCtx) llmTarget(rp *config.Policies, e *providerEntry, timeout tim
 			httpCfg = bp.HTTP
 		}
 	}
-	prov, kind, err := rc.llmProvider(e)
+	prov, kind, err := rc.llmProvider(e, auth)
 	if err != nil {
 		c.errs.add(e.path, "%v", err)
 		return nil, false
@@ -287,6 +289,14 @@ func (rc *routeCtx) llmTarget(rp *config.Policies, e *providerEntry, timeout tim
 			t.Key = k
 		}
 	}
+	if auth != nil && auth.AWS != nil && kind != "bedrock" {
+		c.errs.add(e.path+".backendAuth.aws", "backendAuth.aws signs requests to bedrock providers only")
+		return nil, false
+	}
+	if kind == "vertex" && t.Key == "" && !t.PassthroughAuth {
+		c.errs.add(e.path, "vertex needs an access token in backendAuth.key (or backendAuth.passthrough); discovering GCP credentials is not built")
+		return nil, false
+	}
 	if len(hdr) > 0 {
 		t.Header = headerEdit(hdr)
 	}
@@ -351,8 +361,8 @@ var presetHosts = map[string][2]string{
 
 // llmProvider builds the provider of an entry and names its kind (openai,
 // anthropic, …, or a preset name).
-func (rc *routeCtx) llmProvider(e *providerEntry) (llm.Provider, string, error) {
-	p, err := rc.buildProvider(e)
+func (rc *routeCtx) llmProvider(e *providerEntry, auth *config.BackendAuth) (llm.Provider, string, error) {
+	p, err := rc.buildProvider(e, auth)
 	if err != nil {
 		return nil, "", err
 	}
@@ -368,7 +378,7 @@ func (rc *routeCtx) llmProvider(e *providerEntry) (llm.Provider, string, error) 
 var envKinds = map[string]string{"openai": "openai", "anthropic": "anthropic", "gcp.gemini": "gemini",
 	"gcp.vertex_ai": "vertex", "aws.bedrock": "bedrock", "azure.ai.openai": "azure"}
 
-func (rc *routeCtx) buildProvider(e *providerEntry) (llm.Provider, error) {
+func (rc *routeCtx) buildProvider(e *providerEntry, auth *config.BackendAuth) (llm.Provider, error) {
 	base := ""
 	if e.pathPrefix != nil {
 		base = strings.TrimSuffix(*e.pathPrefix, "/")
@@ -377,11 +387,14 @@ func (rc *routeCtx) buildProvider(e *providerEntry) (llm.Provider, error) {
 		model := deref(s.Model)
 		switch e.shortKind {
 		case "openAI":
-			return openai.New(openai.Spec{Model: model, Base: base}), nil
+			return openai.New(openai.Spec{Model: model, Base: base, Responses: true}), nil
 		case "anthropic":
 			return anthropic.New(anthropic.Spec{Model: model, Base: base}), nil
+		case "gemini":
+			return gemini.New(gemini.Spec{Model: model, Base: base}), nil
 		}
-		return nil, fmt.Errorf("%s backends are not served by this gateway yet (served: openAI, anthropic)", e.shortKind)
+		full := map[string]string{"vertex": "vertex", "bedrock": "bedrock", "azureOpenAI": "azure"}[e.shortKind]
+		return nil, fmt.Errorf("the short %s form cannot carry a region, project or resource: use an ai backend with provider: {%s: {…}}, or an llm: model with params", e.shortKind, full)
 	}
 	p := e.prov
 	switch {
@@ -389,9 +402,21 @@ func (rc *routeCtx) buildProvider(e *providerEntry) (llm.Provider, error) {
 		if p.OpenAI.Moderation != nil {
 			return nil, fmt.Errorf("openAI.moderation is not supported by this gateway yet")
 		}
-		return openai.New(openai.Spec{Model: deref(p.OpenAI.Model), Base: base}), nil
+		return openai.New(openai.Spec{Model: deref(p.OpenAI.Model), Base: base, Responses: true}), nil
 	case p.Anthropic != nil:
 		return anthropic.New(anthropic.Spec{Model: deref(p.Anthropic.Model), Base: base}), nil
+	case p.Gemini != nil:
+		return gemini.New(gemini.Spec{Model: deref(p.Gemini.Model), Base: base}), nil
+	case p.Vertex != nil:
+		v := p.Vertex
+		if v.ProjectID == "" {
+			return nil, fmt.Errorf("vertex.projectId is required")
+		}
+		return vertex.New(vertex.Spec{Model: deref(v.Model), Project: v.ProjectID, Region: deref(v.Region), Base: base}), nil
+	case p.Bedrock != nil:
+		return bedrockProvider(p.Bedrock, auth)
+	case p.Azure != nil:
+		return azureProvider(p.Azure, base)
 	case p.Custom != nil && p.Custom.ProviderOverride != nil && len(p.Custom.Formats) == 0:
 		name := *p.Custom.ProviderOverride
 		hb, ok := presetHosts[name]

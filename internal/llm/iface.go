@@ -16,9 +16,12 @@ const (
 	OpResponses   Op = "responses"           // POST /v1/responses
 	OpEmbeddings  Op = "embeddings"          // POST /v1/embeddings
 	OpModels      Op = "models"              // GET /v1/models
-	OpCountTokens Op = "anthropicTokenCount" // POST /v1/messages/count_tokens
+	OpCountTokens Op = "anthropicTokenCount" //nolint:gosec // a route type name, not a credential
 	OpPassthrough Op = "passthrough"         // anything else: forwarded as is
 	OpDetect      Op = "detect"              // forwarded as is, usage extracted
+	// OpGenerateContent is Gemini's native
+	// /v1beta/models/{m}:generateContent and :streamGenerateContent.
+	OpGenerateContent Op = "generateContent"
 )
 
 // Call is an upstream HTTP request built by a provider. The gateway adds
@@ -30,6 +33,15 @@ type Call struct {
 	Body   []byte
 	// Stream: the upstream answers with a stream (SSE or event-stream).
 	Stream bool
+	// FixedPath: the path carries the model or deployment, so it is never
+	// replaced by the client's own path (hostOverride without pathPrefix).
+	FixedPath bool
+	// ParseChat and DecodeStream, when set, replace the provider's for this
+	// call: state kept from the request (Bedrock's tool-name mapping, the
+	// model a path-addressed provider answers with) or another wire format
+	// (Responses API passthrough).
+	ParseChat    func(body []byte) (*Response, error)
+	DecodeStream func(r io.Reader) EventReader
 }
 
 // Provider is one configured upstream LLM API (one provider entry with its

@@ -54,6 +54,9 @@ type Request struct {
 	// gateway; the client dialect decides whether the client sees it.
 	IncludeUsage bool
 	User         string
+	// BuiltinTools are Responses API tools other than functions
+	// (web_search, file_search, …): only OpenAI itself runs them.
+	BuiltinTools []string
 
 	// Dialect and Raw are the client's dialect and its top-level JSON
 	// object, kept so a same-dialect upstream gets every field the client

@@ -44,3 +44,22 @@ func Snippet(b []byte) string {
 	}
 	return strings.ToValidUTF8(s, "")
 }
+
+// EscapePathSegment percent-encodes everything but RFC 3986 unreserved
+// characters (model ids such as "anthropic.claude-3-5:0" or ARNs in a path
+// segment, as the AWS and Google SDKs encode them).
+func EscapePathSegment(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/agentgw/agentgateway/internal/llm"
+	"github.com/agentgw/agentgateway/internal/llm/provider/gemini"
+	"github.com/agentgw/agentgateway/internal/llm/provider/openai"
 	"github.com/agentgw/agentgateway/internal/pipeline"
 )
 
@@ -26,6 +28,9 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f
 	if err != nil {
 		writeError(w, r, f, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "invalid request: " + err.Error()})
 		return
+	}
+	if op == llm.OpGenerateContent {
+		req.Model, req.Stream, _ = gemini.PathModel(r.URL.Path)
 	}
 	asked := req.Model
 	if a, ok := h.spec.Aliases[req.Model]; ok {
@@ -101,7 +106,7 @@ func send(r *http.Request, t *Target, call *llm.Call, path string, clientDialect
 	if t.Timeout > 0 {
 		timer = time.AfterFunc(t.Timeout, func() { cancel(errAttemptTimeout) })
 	}
-	ureq, err := http.NewRequestWithContext(ctx, call.Method, t.Scheme+"://"+t.Address+path, bytes.NewReader(call.Body))
+	ureq, err := http.NewRequestWithContext(ctx, call.Method, t.Scheme+"://"+t.Address+path, bytes.NewReader(call.Body)) //nolint:gosec // the target comes from the operator's config, not the request
 	if err != nil {
 		cancel(nil)
 		return nil, nil, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrAPI, Message: "cannot build upstream request"}
@@ -181,6 +186,13 @@ func upstreamError(p llm.Provider, resp *http.Response) *llm.Error {
 // already reported in-band).
 func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Format, req *llm.Request, asked string, t *Target) (bool, *llm.Error) {
 	p := t.Provider
+	if req.Dialect == llm.DialectGemini && p.Dialect() != llm.DialectGemini {
+		return false, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: gemini.ErrNotGemini.Error()}
+	}
+	if k := openai.Stateful(req); k != "" && req.Dialect == llm.DialectResponses && !servesResponses(p) {
+		return false, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest,
+			Message: k + " needs a provider that serves the Responses API itself (OpenAI); it cannot be translated for " + p.System()}
+	}
 	cr := *req
 	if m := p.Model(); m != "" {
 		cr.Model = m
@@ -193,7 +205,7 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 	switch {
 	case t.PathOverride != "":
 		path = t.PathOverride
-	case t.KeepPath && req.Dialect == p.Dialect():
+	case t.KeepPath && req.Dialect == p.Dialect() && !call.FixedPath:
 		path = r.URL.RequestURI()
 	}
 	start := time.Now()
@@ -202,7 +214,7 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 		return e.Status == 499, e
 	}
 	defer cancel(nil)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return false, upstreamError(p, resp)
 	}
@@ -212,7 +224,11 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 		if err != nil || len(b) > MaxResponseBytes {
 			return false, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "upstream response truncated or too large"}
 		}
-		out, err := p.ParseChat(b)
+		parse := p.ParseChat
+		if call.ParseChat != nil {
+			parse = call.ParseChat
+		}
+		out, err := parse(b)
 		if err != nil {
 			return false, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "invalid upstream response: " + err.Error()}
 		}
@@ -227,17 +243,24 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 		acct.finish(out.Usage, 0, 0)
 		return true, nil
 	}
-	return h.stream(w, r, f, req, resp.Body, cancel, acct)
+	dec := p.DecodeStream
+	if call.DecodeStream != nil {
+		dec = call.DecodeStream
+	}
+	return h.stream(w, r, f, req, dec(resp.Body), resp.Body, cancel, acct)
+}
+
+func servesResponses(p llm.Provider) bool {
+	r, ok := p.(interface{ ServesResponses() bool })
+	return ok && r.ServesResponses()
 }
 
 // stream relays an upstream stream. Nothing is sent to the client before
 // the first content event (H-35): until then a failure is returned so the
 // next provider can be tried. After that, a stream that breaks before its
 // terminal event ends with an error event in the client's dialect (H-33).
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, f llm.Format, req *llm.Request, body io.Reader,
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, f llm.Format, req *llm.Request, dec llm.EventReader, body io.Reader,
 	cancel context.CancelCauseFunc, acct *usageRecord) (bool, *llm.Error) {
-	p := acct.t.Provider
-	dec := p.DecodeStream(body)
 	enc := f.NewEncoder(req)
 	idle := time.AfterFunc(StreamIdleTimeout, func() { cancel(errStreamIdle) })
 	defer idle.Stop()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/agentgw/agentgateway/internal/llm"
 	"github.com/agentgw/agentgateway/internal/llm/provider/anthropic"
+	"github.com/agentgw/agentgateway/internal/llm/provider/gemini"
 	"github.com/agentgw/agentgateway/internal/llm/provider/openai"
 	"github.com/agentgw/agentgateway/internal/pipeline"
 	"github.com/agentgw/agentgateway/internal/telemetry"
@@ -149,6 +150,9 @@ func (h *Handler) Detect(method, path string) llm.Op {
 // DefaultOp is the op of a path without ai.routes.
 func DefaultOp(method, path string) llm.Op {
 	p := strings.TrimSuffix(path, "/")
+	if _, _, ok := gemini.PathModel(p); ok {
+		return llm.OpGenerateContent
+	}
 	switch {
 	case strings.HasSuffix(p, "/chat/completions"):
 		return llm.OpCompletions
@@ -173,6 +177,8 @@ func formatFor(op llm.Op) llm.Format {
 		return anthropic.Client{}
 	case llm.OpResponses:
 		return openai.Responses{}
+	case llm.OpGenerateContent:
+		return gemini.Client{}
 	}
 	return openai.Client{}
 }

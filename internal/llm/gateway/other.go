@@ -135,7 +135,7 @@ func (h *Handler) serveEmbeddings(w http.ResponseWriter, r *http.Request, body [
 			return e.Status == 499, e
 		}
 		defer cancel(nil)
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return false, upstreamError(p, resp)
 		}

@@ -57,7 +57,7 @@ const (
 		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
 )
 
-var volatile = regexp.MustCompile(`(msg_|chatcmpl-|toolu_)[0-9a-f]{24}|"created":\d+`)
+var volatile = regexp.MustCompile(`(msg_|chatcmpl-|toolu_|call_|resp_|fc_)[0-9a-f]{24}|"created(_at)?":\d+`)
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
@@ -164,15 +164,14 @@ func TestTranslationGolden(t *testing.T) {
 	})
 }
 
-// FuzzTranslate feeds arbitrary bodies and streams to every parser and
-// translator of both dialects: none may panic.
+// FuzzTranslate feeds arbitrary bodies and streams to every client
+// dialect's parser and encoder and every provider's translator and stream
+// decoder (allFormats, allProviders): none may panic.
 func FuzzTranslate(f *testing.F) {
-	for _, s := range []string{openAIRequest, anthropicRequest, openAIResponse, anthropicResponse, openAIStream, anthropicStream, "{}", "null", "[]"} {
+	for _, s := range append(fuzzSeeds, openAIRequest, anthropicRequest, openAIResponse, anthropicResponse, openAIStream, anthropicStream, "{}", "null", "[]") {
 		f.Add([]byte(s))
 	}
-	oaiUp, antUp := openai.New(openai.Spec{}), anthropic.New(anthropic.Spec{})
-	formats := []llm.Format{openai.Client{}, anthropic.Client{}}
-	ups := []llm.Provider{oaiUp, antUp}
+	formats, ups := allFormats(), allProviders()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, fm := range formats {
 			if req, err := fm.ParseRequest(b); err == nil {

@@ -15,7 +15,8 @@ import (
 // `data: [DONE]`, the usage chunk with empty choices when
 // stream_options.include_usage is set), .../embeddings/create, and the
 // error object of https://platform.openai.com/docs/guides/error-codes
-// ({"error": {message, type, param, code}}; Authorization: Bearer).
+// ({"error": {message, type, param, code}}; Authorization: Bearer). It
+// also serves the Responses API (responses.go).
 func OpenAI(t testing.TB, key string) *Fake {
 	f := newFake(t, func(f *Fake) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +31,8 @@ func OpenAI(t testing.TB, key string) *Fake {
 			switch {
 			case strings.HasSuffix(r.URL.Path, "/chat/completions"):
 				f.openAIChat(w, body, k)
+			case strings.HasSuffix(r.URL.Path, "/responses"):
+				f.openAIResponses(w, body, k)
 			case strings.HasSuffix(r.URL.Path, "/embeddings"):
 				writeJSON(w, 200, map[string]any{"object": "list", "model": f.model(body),
 					"data":  []any{map[string]any{"object": "embedding", "index": 0, "embedding": []float64{0.1, 0.2, 0.3}}},

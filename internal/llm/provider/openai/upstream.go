@@ -23,6 +23,10 @@ type Spec struct {
 	// AuthHeader/AuthPrefix say how the key is sent; "" = "Authorization:
 	// Bearer <key>".
 	AuthHeader, AuthPrefix string
+	// Responses: the upstream serves the Responses API itself (OpenAI), so
+	// Responses requests pass through to Base/responses instead of being
+	// translated to chat completions.
+	Responses bool
 }
 
 // Provider is an OpenAI(-compatible) upstream.
@@ -74,6 +78,9 @@ func (p *Provider) Path(op llm.Op) (string, bool) {
 
 // BuildChat implements llm.Provider.
 func (p *Provider) BuildChat(req *llm.Request) (*llm.Call, error) {
+	if req.Dialect == llm.DialectResponses && p.s.Responses {
+		return p.responsesCall(req)
+	}
 	body, err := BuildBody(req)
 	if err != nil {
 		return nil, err
@@ -84,6 +91,29 @@ func (p *Provider) BuildChat(req *llm.Request) (*llm.Call, error) {
 		h.Set("Accept", "text/event-stream")
 	}
 	return &llm.Call{Method: http.MethodPost, Path: path, Header: h, Body: body, Stream: req.Stream}, nil
+}
+
+// ServesResponses reports whether Responses requests pass through.
+func (p *Provider) ServesResponses() bool { return p.s.Responses }
+
+// responsesCall passes a Responses request through (model replaced).
+func (p *Provider) responsesCall(req *llm.Request) (*llm.Call, error) {
+	raw := make(map[string]json.RawMessage, len(req.Raw))
+	for k, v := range req.Raw {
+		raw[k] = v
+	}
+	raw["model"], _ = json.Marshal(req.Model)
+	body, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if req.Stream {
+		h.Set("Accept", "text/event-stream")
+	}
+	return &llm.Call{Method: http.MethodPost, Path: p.s.Base + "/responses", Header: h, Body: body, Stream: req.Stream,
+		ParseChat:    ParseResponses,
+		DecodeStream: func(r io.Reader) llm.EventReader { return NewResponsesDecoder(r) }}, nil
 }
 
 // BuildBody renders a canonical request as a chat-completions body. A

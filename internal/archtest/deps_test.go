@@ -12,7 +12,7 @@ import (
 const module = "github.com/agentgw/agentgateway"
 
 func TestDataPlaneDoesNotImportConfig(t *testing.T) {
-	dataPlane := []string{"route", "pipeline", "policy/...", "backend", "telemetry", "admin", "listen", "llm/..."}
+	dataPlane := []string{"route", "pipeline", "policy/...", "backend", "telemetry", "admin", "listen", "llm/...", "mcp"}
 	for _, p := range dataPlane {
 		pkg := module + "/internal/" + p
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg).CombinedOutput()

@@ -143,7 +143,7 @@ func backendKind(b *config.Backend) (kind, name string, served bool) {
 		}
 		return "ai", n, false
 	case b.MCP != nil:
-		return "mcp", "mcp", false
+		return "mcp", "mcp", true
 	case b.OpenAI != nil:
 		return short("openAI", b.OpenAI)
 	case b.Anthropic != nil:

@@ -43,6 +43,9 @@ type Snapshot struct {
 	binds []*bindDump
 	keys  []backend.TransportKey
 	deps  *Deps
+	// closers release what route handlers hold (MCP sessions and their
+	// stdio processes); Close runs them.
+	closers []func()
 }
 
 // Summary is a one-line description for logs.
@@ -71,9 +74,15 @@ func (s *Snapshot) Activate() {
 	}
 }
 
-// Close releases what only this snapshot holds. Requests still running on
-// it finish normally.
-func (s *Snapshot) Close() {}
+// Close releases what only this snapshot holds: idle upstream connections
+// and MCP sessions (clients resume those on the next snapshot from their
+// sealed ids).
+func (s *Snapshot) Close() {
+	for _, c := range s.closers {
+		c()
+	}
+	s.closers = nil
+}
 
 // errs collects compile errors with the config positions of their fields.
 type errs struct {
@@ -127,6 +136,7 @@ func Compile(cfg *config.Config, deps *Deps) (*Snapshot, error) {
 		c.bind(fmt.Sprintf("binds[%d]", i), &full.Binds[i])
 	}
 	if err := e.err(); err != nil {
+		snap.Close()
 		return nil, err
 	}
 	sort.Slice(c.snap.binds, func(i, j int) bool { return c.snap.binds[i].Port < c.snap.binds[j].Port })

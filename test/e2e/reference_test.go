@@ -125,17 +125,11 @@ func preflight(t *testing.T, url, reqHeaders string) http.Header {
 
 // TestReferenceConfigsServed serves each users' config with its backends
 // pointed at loopback and checks what its comments promise, as far as the
-// core gateway goes today: LLM backends are served against local fakes;
-// MCP backends answer 501 with a message saying so until that layer lands.
+// core gateway goes today: LLM backends are served against local fakes,
+// MCP backends against server-everything (npm) and in-process Go MCP servers.
 func TestReferenceConfigsServed(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "sk-test")
 	url := func(p int, path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", p, path) }
-	not501 := func(t *testing.T, resp *http.Response, body, kind string) {
-		t.Helper()
-		if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(body, kind) {
-			t.Errorf("want 501 naming %s, got %d %q", kind, resp.StatusCode, body)
-		}
-	}
 
 	// LLM backends name OpenAI's public endpoint; AGENTGATEWAY_OPENAI_BASE_URL
 	// points the gateway at a local fake instead (docs/llm.md).
@@ -167,20 +161,32 @@ func TestReferenceConfigsServed(t *testing.T) {
 		chat(t, ports[3000], "/v1/chat/completions")
 	})
 	t.Run("03 mcp stdio shorthand", func(t *testing.T) {
+		npxLocal(t) // `npx -y @modelcontextprotocol/server-everything` runs the installed copy
 		_, ports := startReference(t, "03-mcp-stdio-simple.yaml", nil)
-		resp, body := do(t, "POST", url(ports[3000], "/mcp"))
-		not501(t, resp, body, "mcp")
+		cs := mcpConnect(t, url(ports[3000], "/mcp"), nil)
+		if got := callText(t, cs, "get-sum", map[string]any{"a": 1, "b": 2}); !strings.Contains(got, "3") {
+			t.Errorf("get-sum through the stdio target: %q", got)
+		}
 	})
 	t.Run("04 mcp remote shorthand", func(t *testing.T) {
-		_, ports := startReference(t, "04-mcp-remote-simple.yaml", nil)
-		resp, body := do(t, "POST", url(ports[3000], "/mcp"))
-		not501(t, resp, body, "mcp")
+		up := newGoMCPServer(t, "remote")
+		_, ports := startReference(t, "04-mcp-remote-simple.yaml", map[string]string{"http://localhost:3005": up.URL})
+		cs := mcpConnect(t, url(ports[3000], "/mcp"), nil)
+		if got := callText(t, cs, "echo", map[string]any{"text": "hi"}); got != "remote:hi" {
+			t.Errorf("echo through the remote target: %q", got)
+		}
 	})
 	t.Run("05 cors with MCP headers", func(t *testing.T) {
+		npxLocal(t)
 		_, ports := startReference(t, "05-mcp-binds-cors.yaml", nil)
 		h := preflight(t, url(ports[3000], "/mcp"), "mcp-session-id,mcp-protocol-version")
 		if got := strings.ToLower(h.Get("Access-Control-Allow-Headers")); !strings.Contains(got, "mcp-session-id") || !strings.Contains(got, "mcp-protocol-version") {
 			t.Errorf("allow headers: %q", got)
+		}
+		// allowOrigins '*' lets a browser origin through the MCP Origin check.
+		status, hdr, body := rpc(t, url(ports[3000], "/mcp"), "", initBody, "Origin", "https://ui.example")
+		if status != 200 || hdr.Get("Mcp-Session-Id") == "" || hdr.Get("Access-Control-Allow-Origin") == "" {
+			t.Errorf("initialize from a browser origin: %d %v %s", status, hdr, body)
 		}
 	})
 	t.Run("06 a2a route proxies to the agent with json access logs", func(t *testing.T) {
@@ -213,22 +219,27 @@ func TestReferenceConfigsServed(t *testing.T) {
 		chat(t, ports[3000], "/v1/chat/completions")
 	})
 	t.Run("08 two binds", func(t *testing.T) {
-		_, ports := startReference(t, "08-multi-bind.yaml", nil)
+		gh := newGoMCPServer(t, "github")
+		_, ports := startReference(t, "08-multi-bind.yaml", map[string]string{"https://mcp.github.com": gh.URL})
 		chat(t, ports[3000], "/v1/chat/completions")
-		resp, body := do(t, "POST", url(ports[3001], "/mcp"))
-		not501(t, resp, body, "mcp")
+		cs := mcpConnect(t, url(ports[3001], "/mcp"), nil)
+		if got := callText(t, cs, "echo", map[string]any{"text": "x"}); got != "github:x" {
+			t.Errorf("MCP bind: %q", got)
+		}
 	})
 	t.Run("09 developer's full config", func(t *testing.T) {
 		// The qwen-plus provider (dashscope over TLS) becomes a local TLS fake
 		// whose certificate the route's backendTLS trusts.
 		qwen := llmtest.WithTLS(t, func() *llmtest.Fake { return llmtest.OpenAI(t, "sk-abc") })
+		ha := newGoMCPServer(t, "home-assistant")
 		ca := filepath.Join(t.TempDir(), "ca.pem")
 		if err := os.WriteFile(ca, qwen.CertPEM(), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		g, ports := startReference(t, "09-dev-full.yaml", map[string]string{
 			"hostOverride: dashscope.aliyuncs.com:443": "hostOverride: " + qwen.Host(),
-			"backendTLS: {}": "backendTLS: {root: " + ca + "}",
+			"backendTLS: {}":        "backendTLS: {root: " + ca + "}",
+			"http://127.0.0.1:8123": ha.URL,
 		})
 		chat(t, ports[3100], "/compatible-mode/v1/chat/completions")
 		if last := qwen.Requests()[qwen.Count()-1]; last.Path != "/compatible-mode/v1/chat/completions" || last.Body["model"] != "qwen-plus" {
@@ -241,6 +252,14 @@ func TestReferenceConfigsServed(t *testing.T) {
 		h := preflight(t, url(ports[3101], "/mcp"), "mcp-protocol-version")
 		if h.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("preflight: %v", h)
+		}
+		cs := mcpConnect(t, url(ports[3101], "/mcp"), nil)
+		if got := callText(t, cs, "echo", map[string]any{"text": "on"}); got != "home-assistant:on" {
+			t.Errorf("MCP route: %q", got)
+		}
+		// The route's requestHeaderModifier is a policy: its Authorization goes upstream.
+		if auth := ha.Auth(); len(auth) == 0 || auth[0] != "Bearer abc" {
+			t.Errorf("upstream Authorization: %q", auth)
 		}
 		if !strings.Contains(g.Logs(), "config.tracing is accepted") {
 			t.Errorf("no warning that tracing export is not built")

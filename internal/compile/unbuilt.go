@@ -12,12 +12,13 @@ import (
 // silently skipping, say, jwtAuth would serve a route unprotected.
 var builtRoutePolicies = set("requestHeaderModifier", "responseHeaderModifier", "requestRedirect",
 	"urlRewrite", "requestMirror", "directResponse", "cors", "timeout", "retry", "backendTLS",
-	"backendAuth", "a2a", "ai")
+	"backendAuth", "a2a", "ai",
+	"jwtAuth", "apiKey", "basicAuth", "authorization", "extAuthz", "localRateLimit")
 
 var builtBackendPolicies = set("requestHeaderModifier", "responseHeaderModifier", "backendTLS",
 	"backendAuth", "http", "a2a", "ai")
 
-var builtBackendAuth = set("key")
+var builtBackendAuth = set("key", "passthrough")
 
 var builtBackendTLS = set("cert", "key", "root", "hostname", "insecure", "insecureHost", "alpn", "subjectAltNames")
 

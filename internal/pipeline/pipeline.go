@@ -41,7 +41,20 @@ type Info struct {
 	MatchedPrefix string
 	// Extra access-log fields added by protocol layers (llm, mcp, a2a), in order.
 	Fields []Field
+	// Denied says which kind of policy rejected the request, for the
+	// `reason` metric label (DeniedNone when none did).
+	Denied Denial
 }
+
+// Denial is the kind of policy that rejected a request.
+type Denial uint8
+
+// Denials.
+const (
+	DeniedNone      Denial = iota
+	DeniedAuth             // authentication or authorization (401, 403, ext_authz denial)
+	DeniedRateLimit        // a rate limit (429)
+)
 
 // Field is one extra key=value for the access log.
 type Field struct{ Key, Value string }

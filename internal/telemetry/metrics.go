@@ -637,3 +637,88 @@ func (mm *MCPMetrics) Request(method, server, resource string, failed bool) {
 		mm.errors.WithLabelValues(method, server, resource).Inc()
 	}
 }
+
+// ExtAuthzMetrics counts external authorization checks by route and result
+// (allow, deny, error).
+type ExtAuthzMetrics struct{ checks *prometheus.CounterVec }
+
+// A2AMetrics counts A2A requests by route and JSON-RPC method (a known A2A
+// method name, "agent_card", or "other").
+type A2AMetrics struct{ requests *prometheus.CounterVec }
+
+var (
+	protoMetricsMu sync.Mutex
+	extAuthzOf     = map[*Metrics]*ExtAuthzMetrics{}
+	a2aOf          = map[*Metrics]*A2AMetrics{}
+)
+
+// ExtAuthz returns the extAuthz metrics of m, registering them on first use.
+func (m *Metrics) ExtAuthz() *ExtAuthzMetrics {
+	protoMetricsMu.Lock()
+	defer protoMetricsMu.Unlock()
+	if em := extAuthzOf[m]; em != nil {
+		return em
+	}
+	em := &ExtAuthzMetrics{checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace,
+		Name:      "ext_authz_checks_total",
+		Help:      "The total number of external authorization checks, by route and result (allow, deny, error: the service could not answer).",
+	}, []string{"bind", "listener", "route", "result"})}
+	m.reg.MustRegister(em.checks)
+	extAuthzOf[m] = em
+	return em
+}
+
+// Recorder returns a function counting one check result for a route.
+func (em *ExtAuthzMetrics) Recorder(bind, listener, route string) func(result string) {
+	if em == nil {
+		return nil
+	}
+	c := map[string]prometheus.Counter{}
+	for _, r := range []string{"allow", "deny", "error"} {
+		c[r] = em.checks.WithLabelValues(orUnknown(bind), orUnknown(listener), orUnknown(route), r)
+	}
+	return func(result string) {
+		if x := c[result]; x != nil {
+			x.Inc()
+		}
+	}
+}
+
+// A2A returns the A2A metrics of m, registering them on first use.
+func (m *Metrics) A2A() *A2AMetrics {
+	protoMetricsMu.Lock()
+	defer protoMetricsMu.Unlock()
+	if am := a2aOf[m]; am != nil {
+		return am
+	}
+	am := &A2AMetrics{requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace,
+		Name:      "a2a_requests_total",
+		Help:      "The total number of A2A requests, by route and method (JSON-RPC or REST method name, agent_card, or other).",
+	}, []string{"bind", "listener", "route", "method"})}
+	m.reg.MustRegister(am.requests)
+	a2aOf[m] = am
+	return am
+}
+
+// Recorder returns a function counting one A2A request of a route; method
+// must come from a fixed set (the caller normalises it).
+func (am *A2AMetrics) Recorder(bind, listener, route string) func(method string) {
+	if am == nil {
+		return nil
+	}
+	bind, listener, route = orUnknown(bind), orUnknown(listener), orUnknown(route)
+	var mu sync.Mutex
+	cache := map[string]prometheus.Counter{}
+	return func(method string) {
+		mu.Lock()
+		c := cache[method]
+		if c == nil {
+			c = am.requests.WithLabelValues(bind, listener, route, method)
+			cache[method] = c
+		}
+		mu.Unlock()
+		c.Inc()
+	}
+}

@@ -124,7 +124,7 @@ func logSafe(method string) string {
 	}
 	for i := 0; i < len(method); i++ {
 		c := method[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/_.:-", c) >= 0) {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && strings.IndexByte("/_.:-", c) < 0 {
 			return "invalid"
 		}
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/agentgw/agentgateway/internal/backend"
 	"github.com/agentgw/agentgateway/internal/config"
-	"github.com/agentgw/agentgateway/internal/pipeline"
 	"github.com/agentgw/agentgateway/internal/policy/headers"
 	"github.com/agentgw/agentgateway/internal/telemetry"
 )
@@ -176,13 +175,6 @@ func hostPort(u *url.URL) string {
 		return net.JoinHostPort(u.Hostname(), "443")
 	}
 	return net.JoinHostPort(u.Hostname(), "80")
-}
-
-func notServed(name, msg string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pipeline.InfoFrom(r.Context()).Backend = name
-		pipeline.Error(w, r, http.StatusNotImplemented, msg)
-	})
 }
 
 // upstream builds the proxy to one host ("host:port" or an http(s) URL).

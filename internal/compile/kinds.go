@@ -1,7 +1,6 @@
 package compile
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/agentgw/agentgateway/internal/config"
@@ -50,13 +49,4 @@ func fullDuplex(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// notBuilt answers 501 for a backend kind parsed but not served yet, and
-// warns at load.
-func (rc *routeCtx) notBuilt(path string, b *config.Backend) http.Handler {
-	kind, name, _ := backendKind(b)
-	msg := fmt.Sprintf("%s backends are parsed but not served by this gateway yet", kind)
-	rc.c.snap.Warnings = append(rc.c.snap.Warnings, fmt.Sprintf("%s: %s; requests to route %q get 501", path, msg, rc.name))
-	return notServed(name, msg)
 }

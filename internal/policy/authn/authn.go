@@ -122,7 +122,7 @@ func (l Location) Remove(r *http.Request) {
 		var keep []string
 		for _, c := range r.Cookies() {
 			if c.Name != l.Name {
-				keep = append(keep, (&http.Cookie{Name: c.Name, Value: c.Value, Quoted: c.Quoted}).String())
+				keep = append(keep, (&http.Cookie{Name: c.Name, Value: c.Value, Quoted: c.Quoted}).String()) //nolint:gosec // a request Cookie header: attributes do not apply
 			}
 		}
 		r.Header.Del("Cookie")
@@ -142,7 +142,7 @@ func (l Location) Set(r *http.Request, v string) {
 		q.Set(l.Name, v)
 		r.URL.RawQuery = q.Encode()
 	case Cookie:
-		c := (&http.Cookie{Name: l.Name, Value: v}).String()
+		c := (&http.Cookie{Name: l.Name, Value: v}).String() //nolint:gosec // a request Cookie header: attributes do not apply
 		if old := r.Header.Get("Cookie"); old != "" {
 			c = old + "; " + c
 		}

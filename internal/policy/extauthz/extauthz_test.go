@@ -32,7 +32,7 @@ type authServer struct {
 func hv(k, v string, appendIt bool) *corev3.HeaderValueOption {
 	o := &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: v}}
 	if appendIt {
-		o.Append = wrapperspb.Bool(true)
+		o.Append = wrapperspb.Bool(true) //nolint:staticcheck // the field servers send
 	}
 	return o
 }

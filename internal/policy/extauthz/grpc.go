@@ -79,7 +79,7 @@ func (g *grpcChecker) check(ctx context.Context, r *http.Request, body []byte) (
 			if !headerAllowed(k) {
 				continue
 			}
-			if o.GetAppend().GetValue() {
+			if o.GetAppend().GetValue() { //nolint:staticcheck // authz servers still send the deprecated append flag; unset means overwrite, as in Envoy's ext_authz
 				d.add.Add(k, v)
 			} else {
 				d.set.Set(k, v)
@@ -124,7 +124,7 @@ func peer(remote string) *authv3.AttributeContext_Peer {
 	if err != nil {
 		return nil
 	}
-	p, _ := strconv.Atoi(port)
+	p, _ := strconv.ParseUint(port, 10, 16)
 	return &authv3.AttributeContext_Peer{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{
 		SocketAddress: &corev3.SocketAddress{Address: host, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: uint32(p)}},
 	}}}

@@ -1,9 +1,11 @@
 // Package backend is the data plane's last hop: it forwards a request to an
 // upstream and streams the answer back.
 //
-//   - Upstream is one target (host:port, plain or TLS, HTTP/1.1 or HTTP/2),
-//     an httputil.ReverseProxy in Rewrite mode with the gateway's header
-//     hygiene, an upgrade allowlist (websocket only) and plain, short errors.
+//   - Upstream is one target (host:port, plain or TLS, HTTP/1.1 or HTTP/2):
+//     a purpose-built forwarder on http.Transport (forward.go) with the
+//     gateway's header hygiene and plain, short errors; protocol upgrades
+//     go through an httputil.ReverseProxy in Rewrite mode with an upgrade
+//     allowlist (websocket only).
 //   - Transports shares keep-alive pools between upstreams and across
 //     config reloads.
 //   - Service is a route's backend set: weighted choice, retries, timeouts
@@ -69,8 +71,13 @@ type Upstream struct {
 	authValue string
 	key       TransportKey
 	max       int64
+	authVals  []string // {authValue}, shared read-only by every request
 	inflight  atomic.Int64
-	proxy     httputil.ReverseProxy
+	tr        http.RoundTripper
+	logger    *log.Logger
+	// proxy serves protocol upgrades (WebSocket), which need hijacking and
+	// a two-way copy; every other request takes the forwarder in forward.go.
+	proxy httputil.ReverseProxy
 }
 
 // NewUpstream builds an upstream whose transport comes from transports.
@@ -130,11 +137,13 @@ func NewUpstream(spec UpstreamSpec, transports *Transports) (*Upstream, error) {
 		if u.authName, u.authValue, err = splitHeaderLine(spec.AuthHeader); err != nil {
 			return nil, err
 		}
+		u.authVals = []string{u.authValue}
 	}
 	logger := log.New(io.Discard, "", 0)
 	if spec.Logger != nil {
 		logger = slog.NewLogLogger(spec.Logger.Handler(), slog.LevelWarn)
 	}
+	u.tr, u.logger = tr, logger
 	u.proxy = httputil.ReverseProxy{
 		Rewrite:        u.rewrite,
 		Transport:      tr,
@@ -167,6 +176,10 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer u.inflight.Add(-1)
+	}
+	if !isUpgrade(r.Header) {
+		u.forward(w, r, info)
+		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		// Record a failure to read the client's body (malformed chunked
@@ -240,8 +253,16 @@ func (u *Upstream) modifyResponse(res *http.Response) error {
 	return nil
 }
 
-// handleError turns a transport failure into a short gateway error.
+// handleError turns a transport failure into a short gateway error
+// (ReverseProxy's ErrorHandler, upgrade requests only).
 func (u *Upstream) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	bw, _ := r.Context().Value(bodyWatchKey{}).(*bodyWatch)
+	u.fail(w, r, err, bw != nil && bw.failed.Load())
+}
+
+// fail turns a transport failure into a short gateway error; bodyFailed
+// says that reading the client's request body failed.
+func (u *Upstream) fail(w http.ResponseWriter, r *http.Request, err error, bodyFailed bool) {
 	ctx := r.Context()
 	st := stateFrom(ctx)
 	if ctx.Err() != nil {
@@ -261,7 +282,7 @@ func (u *Upstream) handleError(w http.ResponseWriter, r *http.Request, err error
 		pipeline.Error(w, r, http.StatusRequestEntityTooLarge, "request body too large")
 		return
 	}
-	if bw, _ := ctx.Value(bodyWatchKey{}).(*bodyWatch); bw != nil && bw.failed.Load() {
+	if bodyFailed {
 		// The client's body could not be read: not the upstream's fault,
 		// and not worth a retry.
 		pipeline.Error(w, r, http.StatusBadRequest, "request body read error")

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFortio(t *testing.T) {
@@ -34,7 +35,7 @@ func TestProcSelf(t *testing.T) {
 }
 
 func TestGatewayConfig(t *testing.T) {
-	got := gatewayConfig(config{}, [4]int{1, 2, 3, 4}, "127.0.0.1:9")
+	got := gatewayConfig(config{}, [5]int{1, 2, 3, 4, 5}, "127.0.0.1:9", "")
 	want := `config:
   adminAddr: 127.0.0.1:1
   statsAddr: 127.0.0.1:2
@@ -49,7 +50,7 @@ binds:
 	if got != want {
 		t.Errorf("config:\n%s", got)
 	}
-	if !strings.Contains(gatewayConfig(config{logLevel: "warn"}, [4]int{}, "x"), "  logging:\n    level: warn\n") {
+	if !strings.Contains(gatewayConfig(config{logLevel: "warn"}, [5]int{}, "x", ""), "  logging:\n    level: warn\n") {
 		t.Error("log level not set")
 	}
 }
@@ -80,5 +81,51 @@ func TestCPUSnapshot(t *testing.T) {
 	s := takeCPUSnapshot()
 	if o := s.otherCores(nil); o < 0 {
 		t.Errorf("otherCores %v", o)
+	}
+}
+
+func TestGatewayConfigLLM(t *testing.T) {
+	got := gatewayConfig(config{}, [5]int{1, 2, 3, 4, 5}, "127.0.0.1:9", "127.0.0.1:8")
+	if !strings.Contains(got, "llm:\n  port: 5\n  models:\n  - name: bench-model\n    provider: openAI\n    params: {model: bench-model, baseUrl: \"http://127.0.0.1:8/v1\", apiKey: bench-key}\n") {
+		t.Errorf("config:\n%s", got)
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	s := scenarios(3000, []string{"http", "stream"})
+	if len(s) != 4 || s[0].qps != 0 || s[1].qps != 3000 || s[2].kind != kindStream || s[2].payload != streamRequest {
+		t.Errorf("%+v", s)
+	}
+	if len(llmRequest) < 900 || len(llmRequest) > 1200 || len(llmCompletion) < 900 || len(llmCompletion) > 1200 {
+		t.Errorf("LLM bodies: request %d, completion %d bytes; want about 1 KiB", len(llmRequest), len(llmCompletion))
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	d := make([]time.Duration, 1000)
+	for i := range d {
+		d[i] = time.Duration(1000-i) * time.Millisecond
+	}
+	p := percentiles(d)
+	if p.P50 != 0.501 || p.P99 != 0.991 || p.P999 != 1.0 {
+		t.Errorf("%+v", p)
+	}
+}
+
+func TestScaleConfig(t *testing.T) {
+	got := scaleConfig(4, [3]int{1, 2, 3}, "127.0.0.1:9")
+	for _, want := range []string{"- name: r3\n", "hostnames: [svc0.example.com]", "method: POST", "{exact: /exact/2}", "backends: [{host: 127.0.0.1:9}]"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+}
+
+func TestNginxConfig(t *testing.T) {
+	got := nginxConfig("/tmp/x", 2, 8080, "127.0.0.1:9", "127.0.0.1:8")
+	for _, want := range []string{"worker_processes 2;", "listen 127.0.0.1:8080;", "server 127.0.0.1:9; keepalive 256;", "buffer=64k flush=100ms", "proxy_buffering off"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
 	}
 }

@@ -1,56 +1,73 @@
-// Command load measures the gateway's overhead against a direct connection
-// to the same backend, on loopback, and writes a Markdown report.
+// Command load measures what the gateway adds on top of a direct
+// connection to the same upstream, next to nginx as a reference reverse
+// proxy, on loopback, and writes a Markdown report.
 //
-// It starts, all on 127.0.0.1:
+// It starts, all on 127.0.0.1 (every upstream in its own process: this
+// binary re-run with -serve-backend / -serve-llm, so each has its own CPU
+// accounting):
 //
-//  1. a fast HTTP backend answering every GET with a 1 KiB body (this same
-//     binary re-run with -serve-backend, so it has its own CPU accounting);
-//  2. the gateway binary (-gateway, default ./bin/agentgateway) with a
-//     generated config (admin, stats and readiness on free loopback ports,
-//     one bind with one route to the backend), waiting for
+//  1. a fast HTTP backend answering every GET with a 1 KiB body;
+//  2. an OpenAI-compatible mock (backends.go) answering a ~1 KiB chat
+//     completion, or, for "stream": true, a stream of SSE chunks each
+//     flushed on its own (-stream-gap between content chunks);
+//  3. the gateway binary (-gateway, default ./bin/agentgateway) with a
+//     generated config: admin, stats and readiness on free loopback ports,
+//     one bind with one route to the backend, and an `llm:` shorthand
+//     (one OpenAI model whose baseUrl is the mock); waits for
 //     GET /healthz/ready = 200;
-//  3. fortio (-fortio, else .cache/bin/fortio, else PATH, else installed
-//     with `GOBIN=$PWD/.cache/bin go install fortio.org/fortio@v1.66.5`)
-//     for every run × scenario × path (direct, gateway), interleaved:
-//     `fortio load -c 32 -t 10s -qps Q [-uniform] -json out.json URL`.
-//     Fixed-rate scenarios use -uniform (see -uniform): without it fortio
-//     fires all 32 connections at the same instant every 32/Q seconds and
-//     measures how long a burst of 32 takes to drain, not the latency at a
-//     steady rate.
+//  4. nginx (-nginx; Debian's nginx-light, installed with apt-get when
+//     missing and root) configured as an equivalent reverse proxy to both
+//     upstreams (nginx.go): keep-alive both ways, access log on and
+//     buffered, -nginx-workers workers;
+//  5. the load: fortio (-fortio, else .cache/bin/fortio, else PATH, else
+//     `GOBIN=$PWD/.cache/bin go install fortio.org/fortio@v1.66.5`) for
+//     the HTTP and LLM scenarios, `fortio load -c 32 -t 10s -qps Q
+//     [-uniform] -json out.json URL`, and for the streaming scenario the
+//     harness's own client (stream.go, also its own process) which times
+//     the first body byte (the first SSE event) and the whole stream.
 //
-// While fortio runs it samples the gateway's RSS (VmRSS every 200 ms; the
-// peak is VmHWM after resetting it through /proc/PID/clear_refs at the
-// start of each run) and CPU (utime+stime from /proc/PID/stat), and it
+// Scenarios (-scenarios, default all): http (GET 1 KiB), llm (POST a
+// 1 KiB chat completion, non-streaming), stream (the same, streaming),
+// each at max throughput (-qps 0) and at a fixed rate (-qps, 3000; fortio
+// -uniform spreads the requests evenly over the connections). Each
+// scenario runs on each path (-paths: direct, nginx, gateway), -runs
+// times, interleaved (run 1 of every scenario and path, then run 2, …)
+// so drift hits every path alike.
+//
+// While a proxy runs it samples its RSS (VmRSS every 200 ms; the peak is
+// VmHWM after resetting it through /proc/PID/clear_refs at the start of
+// each run; nginx: master plus workers) and CPU (utime+stime), and it
 // measures how much CPU other processes took (machine busy time from
-// /proc/stat minus fortio, the backend, the gateway and the harness): on a
-// small machine a busy neighbour changes the results, and the report says
-// so. The report has, per scenario and path: rps median (min–max), p50,
-// p99, p99.9 (medians over runs), the gateway/direct ratios, the added
-// latency, the gateway's RSS steady (median of samples) / peak, and its CPU
-// seconds per 10k requests; plus a header describing the machine.
+// /proc/stat minus the load tool, upstreams, proxies and the harness): on
+// a small machine a busy neighbour changes the results, and the report
+// says so. The report has, per scenario and path: rps median (min–max),
+// p50, p99, p99.9 (medians over runs; TTFB for the streaming scenario),
+// the ratios to direct and to nginx, the added latency, RSS steady /
+// peak and CPU per 10k requests of the proxy; plus a header describing
+// the machine.
 //
-// With -profile DIR it then does one extra max-throughput run through the
-// gateway (not in the table) while taking, from the admin API's
-// /debug/pprof, a CPU profile and an allocs delta profile (-profile-time,
-// 10 s) and a heap profile; it writes them to DIR and appends their
-// `go tool pprof -top` views, with CPU µs and allocations per request, to
-// the report.
+// -route-scale N (default 5000; 0 skips it) also times `--validate-only`
+// and start-to-ready of a gateway config with N routes (scale.go).
+// -soak D replaces the table by one fixed-rate run of length D through the
+// gateway, sampling RSS every second (soak.go). -profile DIR adds one extra
+// max-throughput gateway run with CPU, allocs and heap profiles from the
+// admin API's /debug/pprof (profile.go).
 //
 // Usage (from the repository root; `make load` does the first two lines
 // with the defaults):
 //
 //	go build -o bin/agentgateway ./cmd/agentgateway
-//	go run ./test/load -gateway ./bin/agentgateway -runs 3 -duration 10s -out docs/performance-latest.md
-//	go run ./test/load -runs 1 -duration 5s -out -                 # quick look, ~30 s
-//	go run ./test/load -profile .cache/load-profile -out /tmp/p.md # table + profiles
+//	go run ./test/load -gateway ./bin/agentgateway -out docs/performance-latest.md
+//	go run ./test/load -runs 1 -duration 5s -scenarios http -out -   # quick look
+//	go run ./test/load -profile .cache/load-profile -out /tmp/p.md   # table + profiles
+//	go run ./test/load -soak 10m -out /tmp/soak.md                   # RSS over 10 minutes
 //
 // With -gateway backend no gateway is started: the "gateway" path is the
-// backend again and the sampled process is the backend, which checks the
-// harness itself. Everything is bounded in time: each fortio run by
-// -duration + 30 s, the whole run by -timeout (default: every run plus
-// 10 s of slack each, plus a minute; 5 minutes with the defaults, of which
-// a normal run uses about 2; installing fortio, once, has its own 5-minute
-// limit). Every child process is killed on exit, also on SIGINT/SIGTERM.
+// upstream again, which checks the harness itself. Everything is bounded
+// in time: each load run by its duration + 30 s, the whole run by -timeout
+// (default: every run plus 10 s of slack each, plus two minutes);
+// installing fortio or nginx, once, has its own 5-minute limit. Every
+// child process is killed on exit, also on SIGINT/SIGTERM.
 package main
 
 import (
@@ -68,6 +85,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,71 +93,141 @@ import (
 	"time"
 )
 
-// scenario is one kind of traffic. Add LLM and MCP rows here: a path, a
-// method with a payload and headers, and a backend behaviour.
+// scenario is one kind of traffic.
 type scenario struct {
-	name        string
-	path        string // request path
-	method      string // "" = GET, or POST when payload is set
-	payload     string
-	contentType string
-	headers     []string // "Key: value"
-	qps         int      // 0 = as fast as possible
+	name    string
+	kind    string // kindHTTP, kindLLM, kindStream (kindMCP: reserved, see scenarios)
+	path    string // request path
+	payload string // POST body ("" = GET)
+	qps     int    // 0 = as fast as possible
 }
 
-func scenarios(fixedQPS int) []scenario {
-	return []scenario{
-		{name: "http GET 1 KiB, max throughput", path: "/", qps: 0},
-		{name: fmt.Sprintf("http GET 1 KiB, %d qps", fixedQPS), path: "/", qps: fixedQPS},
+const (
+	kindHTTP   = "http"
+	kindLLM    = "llm"
+	kindStream = "stream"
+)
+
+func scenarios(fixedQPS int, kinds []string) []scenario {
+	var out []scenario
+	add := func(kind, name, path, payload string) {
+		if !slices.Contains(kinds, kind) {
+			return
+		}
+		out = append(out,
+			scenario{name: name + ", max throughput", kind: kind, path: path, payload: payload},
+			scenario{name: fmt.Sprintf("%s, %d rps", name, fixedQPS), kind: kind, path: path, payload: payload, qps: fixedQPS})
 	}
+	add(kindHTTP, "http GET 1 KiB", "/", "")
+	add(kindLLM, "LLM chat 1 KiB", "/v1/chat/completions", llmRequest)
+	add(kindStream, "LLM chat streaming (TTFB)", "/v1/chat/completions", streamRequest)
+	// MCP (tools/call, session initialize) goes here once internal/mcp
+	// serves traffic: an MCP mock upstream in backends.go, an `mcp:` target
+	// in gatewayConfig, kind "mcp" with its own payload.
+	return out
 }
 
 const (
 	pathDirect  = "direct"
+	pathNginx   = "nginx"
 	pathGateway = "gateway"
+	// pathBaseline is a second gateway binary (-baseline), run in the same
+	// session and interleaved with the others: an A/B of two builds.
+	pathBaseline = "baseline"
 )
 
+// allPaths is the report's row order.
+var allPaths = []string{pathDirect, pathNginx, pathBaseline, pathGateway}
+
 type config struct {
-	gateway     string
-	gatewayFlag string
-	fortio      string
-	duration    time.Duration
-	runs        int
-	conns       int
-	fixedQPS    int
-	uniform     bool
-	out         string
-	logLevel    string
-	timeout     time.Duration
-	profile     string        // directory for the profile run's files; "" = no profile run
-	profileTime time.Duration // CPU / allocs profile length
-	waitIdle    time.Duration // before each run, wait up to this long for other processes to go quiet
+	gateway      string
+	gatewayFlag  string
+	fortio       string
+	nginx        string
+	nginxWorkers int
+	duration     time.Duration
+	runs         int
+	conns        int
+	fixedQPS     int
+	uniform      bool
+	out          string
+	logLevel     string
+	timeout      time.Duration
+	profile      string        // directory for the profile run's files; "" = no profile run
+	profileTime  time.Duration // CPU / allocs profile length
+	waitIdle     time.Duration // before each run, wait up to this long for other processes to go quiet
+	kinds        []string
+	paths        []string
+	streamGap    time.Duration
+	routeScale   int
+	soak         time.Duration
+	gatewayEnv   []string
+	baseline     string
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "stream-load" {
+		streamLoadMain(os.Args[2:])
+		return
+	}
 	var c config
-	serve := flag.String("serve-backend", "", "internal: serve the test backend on this address and print it")
+	serveHTTP := flag.String("serve-backend", "", "internal: serve the HTTP test backend on this address and print it")
+	serveLLMAddr := flag.String("serve-llm", "", "internal: serve the OpenAI-compatible mock on this address and print it")
+	scen := flag.String("scenarios", "http,llm,stream", "scenario kinds to run: http, llm, stream")
+	paths := flag.String("paths", "direct,nginx,gateway", "paths to measure: direct, nginx, gateway")
 	flag.StringVar(&c.gateway, "gateway", "./bin/agentgateway", "gateway binary, or \"backend\" to test the harness without a gateway")
+	flag.StringVar(&c.baseline, "baseline", "", "a second gateway binary measured as path \"baseline\" in the same run (A/B of two builds)")
 	flag.StringVar(&c.gatewayFlag, "gateway-config-flag", "-f", "the gateway's flag naming its config file")
 	flag.StringVar(&c.fortio, "fortio", "", "fortio binary (default: .cache/bin/fortio, PATH, else go install)")
-	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of one fortio run")
+	flag.StringVar(&c.nginx, "nginx", "", "nginx binary (default: PATH or /usr/sbin/nginx, else apt-get install nginx-light when root); \"none\" leaves nginx out")
+	flag.IntVar(&c.nginxWorkers, "nginx-workers", 2, "nginx worker_processes")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of one load run")
 	flag.IntVar(&c.runs, "runs", 3, "runs per scenario and path")
-	flag.IntVar(&c.conns, "c", 32, "fortio connections")
-	flag.IntVar(&c.fixedQPS, "qps", 3000, "rate of the fixed-rate scenario")
-	flag.BoolVar(&c.uniform, "uniform", true, "fixed-rate scenario: spread requests evenly over the connections (fortio -uniform); false = all connections fire together every 1/(qps/c) s")
+	flag.IntVar(&c.conns, "c", 32, "connections")
+	flag.IntVar(&c.fixedQPS, "qps", 3000, "rate of the fixed-rate scenarios")
+	flag.BoolVar(&c.uniform, "uniform", true, "fixed-rate scenarios: spread requests evenly over the connections (fortio -uniform); false = all connections fire together every 1/(qps/c) s")
 	flag.StringVar(&c.out, "out", "docs/performance-latest.md", "Markdown report path (\"-\" for stdout only)")
 	flag.StringVar(&c.logLevel, "log-level", "", "if set, config.logging.level for the gateway")
-	flag.DurationVar(&c.timeout, "timeout", 0, "overall deadline after fortio is found (default: computed from runs and duration, 5m with the defaults)")
+	flag.DurationVar(&c.timeout, "timeout", 0, "overall deadline after the tools are found (default: computed from the runs)")
 	flag.DurationVar(&c.waitIdle, "wait-idle", 0, "before each run wait up to this long until other processes use < 0.2 cores (for shared machines; adds to the default -timeout)")
 	flag.StringVar(&c.profile, "profile", "", "if set, after the measured runs do one extra max-throughput gateway run (not in the table) taking CPU, allocs and heap profiles from the admin API into this directory, and add their tops to the report")
 	flag.DurationVar(&c.profileTime, "profile-time", 10*time.Second, "length of the CPU and allocs profiles of -profile")
+	flag.DurationVar(&c.streamGap, "stream-gap", 0, "LLM mock: pause between streamed content chunks (each chunk is written and flushed on its own either way)")
+	flag.Func("gateway-env", "KEY=VALUE added to the gateway's environment only (repeatable; e.g. GOGC=200)", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return errors.New("want KEY=VALUE")
+		}
+		c.gatewayEnv = append(c.gatewayEnv, v)
+		return nil
+	})
+	flag.IntVar(&c.routeScale, "route-scale", 5000, "time --validate-only and start-to-ready of a config with this many routes (0: skip)")
+	flag.DurationVar(&c.soak, "soak", 0, "instead of the table: one fixed-rate (-qps) HTTP run of this length through the gateway, RSS sampled every second")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("load: ")
 
-	if *serve != "" {
-		serveBackend(*serve)
+	switch {
+	case *serveHTTP != "":
+		serveBackend(*serveHTTP)
 		return
+	case *serveLLMAddr != "":
+		serveLLM(*serveLLMAddr, c.streamGap)
+		return
+	}
+	c.kinds = splitList(*scen)
+	c.paths = splitList(*paths)
+	for _, k := range c.kinds {
+		if k != kindHTTP && k != kindLLM && k != kindStream {
+			log.Fatalf("-scenarios: unknown kind %q (http, llm, stream)", k)
+		}
+	}
+	for _, p := range c.paths {
+		if p != pathDirect && p != pathNginx && p != pathGateway {
+			log.Fatalf("-paths: unknown path %q (direct, nginx, gateway)", p)
+		}
+	}
+	if c.baseline != "" {
+		c.paths = append(c.paths, pathBaseline)
 	}
 	if c.runs < 1 || c.duration <= 0 {
 		log.Fatal("-runs and -duration must be positive")
@@ -147,20 +235,26 @@ func main() {
 	if c.profile != "" && c.profileTime < time.Second {
 		log.Fatal("-profile-time must be at least 1s")
 	}
-	scen := scenarios(c.fixedQPS)
-	if c.timeout == 0 {
-		c.timeout = defaultTimeout(c, len(scen))
-	}
+	sc := scenarios(c.fixedQPS, c.kinds)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// Installing fortio (first run only) has its own 5-minute limit and is
-	// not counted in -timeout.
+	// Installing fortio or nginx (first run only) has its own 5-minute
+	// limit and is not counted in -timeout.
 	fortio, err := findFortio(ctx, c.fortio)
 	if err != nil {
 		log.Fatal(err)
 	}
+	if slices.Contains(c.paths, pathNginx) && c.soak == 0 {
+		c.nginx = findNginx(ctx, c.nginx)
+		if c.nginx == "" {
+			c.paths = slices.DeleteFunc(c.paths, func(p string) bool { return p == pathNginx })
+		}
+	}
+	if c.timeout == 0 {
+		c.timeout = defaultTimeout(c, len(sc))
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	err = run(ctx, c, scen, fortio)
+	err = run(ctx, c, sc, fortio)
 	cancel()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -171,17 +265,37 @@ func main() {
 	}
 }
 
-// defaultTimeout bounds the whole run: every fortio run with 10 s of slack
-// (process start, JSON, sampling), plus a minute for starting the backend
-// and the gateway, plus the profile run. With the defaults (3 runs × 2
-// scenarios × 2 paths × 10 s) that is 5 minutes; a normal run takes about
-// 2.
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// defaultTimeout bounds the whole run: every load run with 10 s of slack
+// (process start, JSON, sampling) and the idle wait, plus two minutes for
+// starting the processes and the route-scale step, plus the profile run
+// and the soak.
 func defaultTimeout(c config, nScen int) time.Duration {
-	t := time.Duration(c.runs*nScen*2)*(c.duration+10*time.Second+c.waitIdle) + time.Minute
+	t := time.Duration(c.runs*nScen*len(c.paths))*(c.duration+10*time.Second+c.waitIdle) + 2*time.Minute
 	if c.profile != "" {
 		t += c.profileTime + 30*time.Second
 	}
+	if c.soak > 0 {
+		t = c.soak + 3*time.Minute
+	}
 	return t
+}
+
+// target is where one path sends one kind of scenario, and which
+// processes to sample while it runs (none for direct).
+type target struct {
+	url  string
+	proc *child
+	tree bool // also sample proc's children (nginx workers)
 }
 
 func run(ctx context.Context, c config, scen []scenario, fortio string) error {
@@ -191,39 +305,77 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	backend, backendAddr, err := startBackend(ctx)
+	backend, backendAddr, err := startUpstream(ctx, "-serve-backend")
 	if err != nil {
 		return err
 	}
 	defer backend.kill()
 	log.Printf("backend on %s (pid %d)", backendAddr, backend.pid())
+	llm, llmAddr, err := startUpstream(ctx, "-serve-llm", "-stream-gap", c.streamGap.String())
+	if err != nil {
+		return err
+	}
+	defer llm.kill()
+	log.Printf("LLM mock on %s (pid %d)", llmAddr, llm.pid())
+	procs := []*child{backend, llm}
 
-	target := map[string]string{pathDirect: "http://" + backendAddr}
-	var sampled *child
+	targets := map[string]map[string]target{ // path → kind → target
+		pathDirect: {kindHTTP: {url: "http://" + backendAddr}, kindLLM: {url: "http://" + llmAddr}},
+	}
 	var adminURL string
-	gwDesc := "none (-gateway backend: the gateway path is the backend itself; harness self-check)"
+	gwDesc := "none (-gateway backend: the gateway path is the upstream itself; harness self-check)"
 	if c.gateway == "backend" {
-		target[pathGateway] = target[pathDirect]
-		sampled = backend
+		targets[pathGateway] = map[string]target{
+			kindHTTP: {url: "http://" + backendAddr, proc: backend},
+			kindLLM:  {url: "http://" + llmAddr, proc: llm},
+		}
 	} else {
-		gw, gwURL, admin, err := startGateway(ctx, c, tmp, backendAddr)
+		gw, urls, admin, err := startGateway(ctx, c, tmp, backendAddr, llmAddr)
 		if err != nil {
 			return err
 		}
 		defer gw.kill()
-		target[pathGateway] = gwURL
+		procs = append(procs, gw)
+		targets[pathGateway] = map[string]target{kindHTTP: {url: urls[0], proc: gw}, kindLLM: {url: urls[1], proc: gw}}
 		adminURL = admin
-		sampled = gw
 		gwDesc = c.gateway
+		if len(c.gatewayEnv) > 0 {
+			gwDesc = strings.Join(c.gatewayEnv, " ") + " " + gwDesc
+		}
 		if fi, err := os.Stat(c.gateway); err == nil {
 			gwDesc += fmt.Sprintf(" (%.1f MiB)", float64(fi.Size())/(1<<20))
 		}
 	}
-
-	ownPIDs = []int{backend.pid()}
-	if sampled != backend {
-		ownPIDs = append(ownPIDs, sampled.pid())
+	if c.baseline != "" && c.gateway != "backend" {
+		bc := c
+		bc.gateway, bc.gatewayEnv = c.baseline, nil // -gateway-env is for the gateway path only
+		bgw, urls, _, err := startGateway(ctx, bc, filepath.Join(tmp, "baseline"), backendAddr, llmAddr)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		defer bgw.kill()
+		procs = append(procs, bgw)
+		targets[pathBaseline] = map[string]target{kindHTTP: {url: urls[0], proc: bgw}, kindLLM: {url: urls[1], proc: bgw}}
+		gwDesc += "; baseline: " + c.baseline
 	}
+	if c.soak > 0 {
+		return soakRun(ctx, c, fortio, tmp, targets[pathGateway][kindHTTP], gwDesc, procs)
+	}
+	nginxDesc := ""
+	if slices.Contains(c.paths, pathNginx) {
+		ng, url, err := startNginx(ctx, c.nginx, tmp, c.nginxWorkers, backendAddr, llmAddr)
+		if err != nil {
+			return err
+		}
+		defer ng.kill()
+		procs = append(procs, ng)
+		targets[pathNginx] = map[string]target{kindHTTP: {url: url, proc: ng, tree: true}, kindLLM: {url: url, proc: ng, tree: true}}
+		nginxDesc = fmt.Sprintf("%s (%s), %d workers", c.nginx, nginxVersion(c.nginx), c.nginxWorkers)
+	}
+	for _, p := range targets {
+		p[kindStream] = p[kindLLM]
+	}
+	ownProcs = procs
 	if l1, ok := loadAvg1(); ok && l1 > 0.5 {
 		log.Printf("warning: 1-minute load average is %.2f before the runs: other processes share the CPUs and will disturb the results", l1)
 	}
@@ -234,50 +386,59 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 	}
 	for r := 1; r <= c.runs; r++ {
 		for _, s := range scen {
-			for _, p := range []string{pathDirect, pathGateway} {
+			for _, p := range c.paths {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				if c.waitIdle > 0 {
 					waitIdle(ctx, c.waitIdle)
 				}
-				var proc *child
-				if p == pathGateway {
-					proc = sampled
-				}
-				res, err := loadRun(ctx, c, fortio, tmp, s, target[p], proc)
+				res, err := loadRun(ctx, c, fortio, tmp, s, targets[p][s.kind])
 				if err != nil {
 					return fmt.Errorf("%s / %s run %d: %w", s.name, p, r, err)
 				}
-				log.Printf("run %d %-34s %-7s %8.0f rps  p50 %s  p99 %s  errors %d  other CPU %.2f cores",
+				log.Printf("run %d %-40s %-7s %8.0f rps  p50 %s  p99 %s  errors %d  other CPU %.2f cores",
 					r, s.name, p, res.rps, ms(res.p50), ms(res.p99), res.errors, res.otherCores)
 				results[s.name][p] = append(results[s.name][p], res)
 			}
 		}
+	}
+	var scale *scaleResult
+	if c.routeScale > 0 && c.gateway != "backend" {
+		sr, err := routeScale(ctx, c, tmp, backendAddr)
+		if err != nil {
+			return fmt.Errorf("route scale: %w", err)
+		}
+		scale = sr
 	}
 	var prof *profileResult
 	if c.profile != "" {
 		if adminURL == "" {
 			log.Printf("-profile needs a gateway with an admin API; skipped with -gateway backend")
 		} else {
-			p, err := profileRun(ctx, c, fortio, tmp, scen[0], target[pathGateway], adminURL)
+			p, err := profileRun(ctx, c, fortio, tmp, scen[0], targets[pathGateway][scen[0].kind].url, adminURL)
 			if err != nil {
 				return fmt.Errorf("profile run: %w", err)
 			}
 			prof = p
 		}
 	}
-	report := renderReport(c, scen, results, gwDesc, fortio, prof)
+	report := renderReport(c, scen, results, gwDesc, nginxDesc, fortio, prof, scale)
+	return writeReport(c, report)
+}
+
+func writeReport(c config, report string) error {
 	fmt.Print(report)
-	if c.out != "-" {
-		if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(c.out, []byte(report), 0o644); err != nil {
-			return err
-		}
-		log.Printf("report written to %s", c.out)
+	if c.out == "-" {
+		return nil
 	}
+	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.out, []byte(report), 0o644); err != nil {
+		return err
+	}
+	log.Printf("report written to %s", c.out)
 	return nil
 }
 
@@ -336,14 +497,14 @@ func (c *child) run() error {
 	return nil
 }
 
-// startBackend re-runs this binary with -serve-backend and reads the
-// address it bound from its first stdout line.
-func startBackend(ctx context.Context) (*child, string, error) {
+// startUpstream re-runs this binary with mode (-serve-backend or
+// -serve-llm) and reads the address it bound from its first stdout line.
+func startUpstream(ctx context.Context, mode string, extra ...string) (*child, string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, "", err
 	}
-	ch := start(ctx, self, "-serve-backend", "127.0.0.1:0")
+	ch := start(ctx, self, append(append(extra, mode), "127.0.0.1:0")...)
 	stdout, err := ch.cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", err
@@ -366,45 +527,10 @@ func startBackend(ctx context.Context) (*child, string, error) {
 			return ch, addr, nil
 		}
 		ch.kill()
-		return nil, "", fmt.Errorf("backend did not start: %q %s", l, ch.tail.String())
+		return nil, "", fmt.Errorf("%s did not start: %q %s", mode, l, ch.tail.String())
 	case <-time.After(10 * time.Second):
 		ch.kill()
-		return nil, "", errors.New("backend did not start within 10s")
-	}
-}
-
-var body1K = []byte(strings.Repeat("0123456789abcdef", 64))
-
-// serveBackend is the -serve-backend mode: 1 KiB for GET, echo-free 200
-// with the same body for other methods (room for POST scenarios).
-func serveBackend(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("LISTENING %s\n", ln.Addr())
-	srv := &http.Server{
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodGet {
-				_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 16<<20))
-			}
-			h := w.Header()
-			h["Content-Type"] = []string{"application/octet-stream"}
-			h["Content-Length"] = []string{"1024"}
-			_, _ = w.Write(body1K)
-		}),
-	}
-	// Stop on SIGTERM from the harness (and SIGKILL via Pdeathsig if it dies).
-	go func() {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-		<-ch
-		_ = srv.Close()
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
+		return nil, "", fmt.Errorf("%s did not start within 10s", mode)
 	}
 }
 
@@ -417,7 +543,10 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func gatewayConfig(c config, ports [4]int, backendAddr string) string {
+// gatewayConfig is the gateway's config: management on ports[0..2], the
+// HTTP route on ports[3] to backendAddr, and (llmAddr != "") the `llm:`
+// shorthand on ports[4] with one OpenAI model whose baseUrl is the mock.
+func gatewayConfig(c config, ports [5]int, backendAddr, llmAddr string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "config:\n  adminAddr: 127.0.0.1:%d\n  statsAddr: 127.0.0.1:%d\n  readinessAddr: 127.0.0.1:%d\n",
 		ports[0], ports[1], ports[2])
@@ -425,53 +554,92 @@ func gatewayConfig(c config, ports [4]int, backendAddr string) string {
 		fmt.Fprintf(&b, "  logging:\n    level: %s\n", c.logLevel)
 	}
 	fmt.Fprintf(&b, "binds:\n- port: %d\n  listeners:\n  - routes:\n    - backends:\n      - host: %s\n", ports[3], backendAddr)
+	if llmAddr != "" {
+		fmt.Fprintf(&b, "llm:\n  port: %d\n  models:\n  - name: %s\n    provider: openAI\n    params: {model: %s, baseUrl: \"http://%s/v1\", apiKey: bench-key}\n",
+			ports[4], llmModel, llmModel, llmAddr)
+	}
 	return b.String()
 }
 
-// startGateway writes the config, starts the gateway and waits until it
-// is ready and routes a request to the backend.
-func startGateway(ctx context.Context, c config, tmp, backendAddr string) (gw *child, gwURL, adminURL string, err error) {
-	if _, err := os.Stat(c.gateway); err != nil {
-		return nil, "", "", fmt.Errorf("gateway binary: %w (build it with `go build -o bin/agentgateway ./cmd/agentgateway`, or pass -gateway backend)", err)
-	}
-	var ports [4]int
+func freePorts(ports []int) error {
 	for i := range ports {
 		p, err := freePort()
 		if err != nil {
-			return nil, "", "", err
+			return err
 		}
 		ports[i] = p
 	}
+	return nil
+}
+
+// startGateway writes the config, starts the gateway and waits until it
+// is ready and serves both a plain request and a chat completion. urls
+// are the HTTP bind's and the LLM bind's.
+func startGateway(ctx context.Context, c config, tmp, backendAddr, llmAddr string) (gw *child, urls [2]string, adminURL string, err error) {
+	var ports [5]int
+	if err := freePorts(ports[:]); err != nil {
+		return nil, urls, "", err
+	}
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, urls, "", err
+	}
 	cfgPath := filepath.Join(tmp, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(c, ports, backendAddr)), 0o600); err != nil {
-		return nil, "", "", err
+	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(c, ports, backendAddr, llmAddr)), 0o600); err != nil {
+		return nil, urls, "", err
+	}
+	urls = [2]string{fmt.Sprintf("http://127.0.0.1:%d", ports[3]), fmt.Sprintf("http://127.0.0.1:%d", ports[4])}
+	adminURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	client := &http.Client{Timeout: 2 * time.Second}
+	gw, _, err = launchGateway(ctx, c, cfgPath, ports[2], 30*time.Second, func() bool {
+		return ok(client, urls[0]+"/") && postOK(client, urls[1]+"/v1/chat/completions", llmRequest)
+	})
+	if err != nil {
+		return nil, urls, "", err
+	}
+	log.Printf("gateway ready on %s and %s (pid %d, admin %s)", urls[0], urls[1], gw.pid(), adminURL)
+	return gw, urls, adminURL, nil
+}
+
+// launchGateway starts the gateway on cfgPath and polls (every 5 ms) until
+// its readiness port answers 200 and probe succeeds; it returns the time
+// from the start of the process to that point.
+func launchGateway(ctx context.Context, c config, cfgPath string, readyPort int, limit time.Duration, probe func() bool) (*child, time.Duration, error) {
+	if _, err := os.Stat(c.gateway); err != nil {
+		return nil, 0, fmt.Errorf("gateway binary: %w (build it with `go build -o bin/agentgateway ./cmd/agentgateway`, or pass -gateway backend)", err)
 	}
 	ch := start(ctx, c.gateway, c.gatewayFlag, cfgPath)
 	ch.cmd.Stdout = ch.tail
 	// The gateway's own address overrides must not leak in from our environment.
-	ch.cmd.Env = filterEnv(os.Environ(), "ADMIN_ADDR=", "STATS_ADDR=", "READINESS_ADDR=")
+	ch.cmd.Env = append(filterEnv(os.Environ(), "ADMIN_ADDR=", "STATS_ADDR=", "READINESS_ADDR="), c.gatewayEnv...)
+	t0 := time.Now()
 	if err := ch.run(); err != nil {
-		return nil, "", "", err
+		return nil, 0, err
 	}
-	readyURL := fmt.Sprintf("http://127.0.0.1:%d/healthz/ready", ports[2])
-	gwURL = fmt.Sprintf("http://127.0.0.1:%d", ports[3])
-	adminURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	deadline := time.Now().Add(30 * time.Second)
+	readyURL := fmt.Sprintf("http://127.0.0.1:%d/healthz/ready", readyPort)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		if ch.exited() {
-			return nil, "", "", fmt.Errorf("gateway exited during startup: %v\n%s", ch.cmd.ProcessState, ch.tail.String())
+			return nil, 0, fmt.Errorf("gateway exited during startup: %v\n%s", ch.cmd.ProcessState, ch.tail.String())
 		}
-		if ok(client, readyURL) && ok(client, gwURL+"/") {
-			log.Printf("gateway ready on %s (pid %d, admin %s)", gwURL, ch.pid(), adminURL)
-			return ch, gwURL, adminURL, nil
+		if ok(client, readyURL) && probe() {
+			return ch, time.Since(t0), nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if time.Since(t0) > limit || ctx.Err() != nil {
 			ch.kill()
-			return nil, "", "", fmt.Errorf("gateway not ready within 30s\n%s", ch.tail.String())
+			return nil, 0, fmt.Errorf("gateway not ready within %s\n%s", limit, ch.tail.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+func postOK(c *http.Client, url, body string) bool {
+	resp, err := c.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func ok(c *http.Client, url string) bool {

@@ -72,7 +72,7 @@ func profileRun(ctx context.Context, c config, fortio, tmp string, s scenario, u
 	go get(0, warm, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), "cpu.pprof")
 	go get(1, warm, fmt.Sprintf("/debug/pprof/allocs?seconds=%d", secs), "allocs.pprof")
 	go get(2, warm+time.Duration(secs)*time.Second+time.Second, "/debug/pprof/heap", "heap.pprof")
-	res, err := loadRun(ctx, pc, fortio, tmp, s, url, nil)
+	res, err := loadRun(ctx, pc, fortio, tmp, s, target{url: url})
 	wg.Wait()
 	if err != nil {
 		return nil, err

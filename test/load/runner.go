@@ -21,8 +21,10 @@ import (
 type result struct {
 	rps            float64
 	count          int64
-	errors         int64 // non-200 responses and connection errors
-	p50, p99, p999 float64
+	errors         int64   // non-200 responses and connection errors
+	p50, p99, p999 float64 // streaming scenario: time to first body byte
+	totalP50       float64 // streaming scenario: whole stream
+	totalP99       float64
 	// Sampled process (gateway path only; hasProc false otherwise).
 	hasProc     bool
 	rssSteadyKB int64
@@ -71,44 +73,44 @@ func parseFortio(b []byte) (result, error) {
 	return r, nil
 }
 
-// loadRun runs fortio once against url, sampling proc (if not nil).
-func loadRun(ctx context.Context, c config, fortio, tmp string, s scenario, url string, proc *child) (result, error) {
+// loadRun runs one load run of s against t: fortio, or for the streaming
+// scenario the harness's stream client, sampling t.proc (if any).
+func loadRun(ctx context.Context, c config, fortio, tmp string, s scenario, t target) (result, error) {
 	out := filepath.Join(tmp, "out.json")
 	_ = os.Remove(out)
-	args := []string{"load", "-c", strconv.Itoa(c.conns), "-t", c.duration.String(),
-		"-qps", strconv.Itoa(s.qps), "-p", "50,90,99,99.9", "-json", out,
-		"-timeout", "5s", "-loglevel", "Warning"}
-	if s.qps > 0 && c.uniform {
-		// Without it fortio starts every connection at the same instant, so
-		// at a fixed rate all c connections fire together every c/qps
-		// seconds and the latency measured is that of draining a burst of
-		// c requests, not of a steady qps.
-		args = append(args, "-uniform")
-	}
-	for _, h := range s.headers {
-		args = append(args, "-H", h)
-	}
-	if s.payload != "" {
-		args = append(args, "-payload", s.payload)
-		if s.contentType != "" {
-			args = append(args, "-content-type", s.contentType)
-		}
-	}
-	if s.method != "" && (s.payload == "" || s.method != "POST") {
-		args = append(args, "-X", s.method)
-	}
-	args = append(args, url+s.path)
-
+	var cmd *exec.Cmd
 	rctx, cancel := context.WithTimeout(ctx, c.duration+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, fortio, args...)
+	if s.kind == kindStream {
+		self, err := os.Executable()
+		if err != nil {
+			return result{}, err
+		}
+		cmd = exec.CommandContext(rctx, self, "stream-load", "-c", strconv.Itoa(c.conns), "-t", c.duration.String(),
+			"-qps", strconv.Itoa(s.qps), "-payload", s.payload, "-json", out, t.url+s.path)
+	} else {
+		args := []string{"load", "-c", strconv.Itoa(c.conns), "-t", c.duration.String(),
+			"-qps", strconv.Itoa(s.qps), "-p", "50,90,99,99.9", "-json", out,
+			"-timeout", "5s", "-loglevel", "Warning"}
+		if s.qps > 0 && c.uniform {
+			// Without it fortio starts every connection at the same instant, so
+			// at a fixed rate all c connections fire together every c/qps
+			// seconds and the latency measured is that of draining a burst of
+			// c requests, not of a steady qps.
+			args = append(args, "-uniform")
+		}
+		if s.payload != "" {
+			args = append(args, "-payload", s.payload, "-content-type", "application/json")
+		}
+		cmd = exec.CommandContext(rctx, fortio, append(args, t.url+s.path)...)
+	}
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 
 	var smp *sampler
-	if proc != nil {
-		smp = startSampler(proc.pid())
+	if t.proc != nil {
+		smp = startSampler(t.pids)
 	}
 	before := takeCPUSnapshot()
 	err := cmd.Run()
@@ -118,25 +120,51 @@ func loadRun(ctx context.Context, c config, fortio, tmp string, s scenario, url 
 		procStats = smp.stop()
 	}
 	if err != nil {
-		return result{}, fmt.Errorf("fortio: %w\n%s", err, tail(stderr.String(), 4000))
+		return result{}, fmt.Errorf("%s: %w\n%s", filepath.Base(cmd.Path), err, tail(stderr.String(), 4000))
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
 		return result{}, err
 	}
-	r, err := parseFortio(b)
+	var r result
+	if s.kind == kindStream {
+		r, err = parseStream(b)
+	} else {
+		r, err = parseFortio(b)
+	}
 	if err != nil {
 		return r, err
 	}
 	r.otherCores = other
 	if smp != nil {
-		if proc.exited() {
-			return r, fmt.Errorf("sampled process exited\n%s", proc.tail.String())
+		if t.proc.exited() {
+			return r, fmt.Errorf("sampled process exited\n%s", t.proc.tail.String())
 		}
 		r.hasProc = true
 		r.rssSteadyKB, r.rssPeakKB, r.cpuSeconds = procStats.rssMedianKB, procStats.peakKB, procStats.cpuSeconds
 	}
 	return r, nil
+}
+
+// pids are the processes sampled for a target: the proxy, and for nginx
+// its workers too.
+func (t target) pids() []int {
+	if t.proc == nil {
+		return nil
+	}
+	if t.tree {
+		return append([]int{t.proc.pid()}, childPIDs(t.proc.pid())...)
+	}
+	return []int{t.proc.pid()}
+}
+
+func parseStream(b []byte) (result, error) {
+	var s streamSummary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return result{}, fmt.Errorf("stream-load json: %w", err)
+	}
+	return result{rps: s.ActualQPS, count: s.Count, errors: s.Errors,
+		p50: s.TTFB.P50, p99: s.TTFB.P99, p999: s.TTFB.P999, totalP50: s.Total.P50, totalP99: s.Total.P99}, nil
 }
 
 func tail(s string, n int) string {
@@ -159,7 +187,7 @@ type sample struct {
 }
 
 type sampler struct {
-	pid      int
+	pids     func() []int
 	cpuStart float64
 	hwmReset bool // VmHWM was reset at the start, so it is this run's peak
 	stopCh   chan struct{}
@@ -167,12 +195,17 @@ type sampler struct {
 	rss      []int64
 }
 
-func startSampler(pid int) *sampler {
+// startSampler samples the summed memory and CPU of the processes pids
+// returns (re-evaluated at each sample).
+func startSampler(pids func() []int) *sampler {
 	// VmHWM is the peak over the process's life; writing 5 to clear_refs
 	// (Linux ≥ 4.0) resets it to the current RSS so each run gets its own
 	// peak. Without it the peak is the maximum of the samples.
-	reset := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
-	s := &sampler{pid: pid, cpuStart: procCPU(pid), hwmReset: reset, stopCh: make(chan struct{})}
+	reset := true
+	for _, pid := range pids() {
+		reset = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil && reset
+	}
+	s := &sampler{pids: pids, cpuStart: sumCPU(pids()), hwmReset: reset, stopCh: make(chan struct{})}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -183,7 +216,7 @@ func startSampler(pid int) *sampler {
 			case <-s.stopCh:
 				return
 			case <-t.C:
-				if rss, _ := procMem(s.pid); rss > 0 {
+				if rss, _ := sumMem(s.pids()); rss > 0 {
 					s.rss = append(s.rss, rss)
 				}
 			}
@@ -192,10 +225,27 @@ func startSampler(pid int) *sampler {
 	return s
 }
 
+func sumMem(pids []int) (rss, hwm int64) {
+	for _, pid := range pids {
+		r, h := procMem(pid)
+		rss, hwm = rss+r, hwm+h
+	}
+	return rss, hwm
+}
+
+func sumCPU(pids []int) float64 {
+	var t float64
+	for _, pid := range pids {
+		t += procCPU(pid)
+	}
+	return t
+}
+
 func (s *sampler) stop() sample {
 	close(s.stopCh)
 	s.wg.Wait()
-	rss, hwm := procMem(s.pid)
+	pids := s.pids()
+	rss, hwm := sumMem(pids)
 	if rss > 0 {
 		s.rss = append(s.rss, rss)
 	}
@@ -206,12 +256,21 @@ func (s *sampler) stop() sample {
 	if s.hwmReset && hwm > peak {
 		peak = hwm
 	}
-	return sample{rssMedianKB: medianInt(s.rss), peakKB: peak, cpuSeconds: procCPU(s.pid) - s.cpuStart}
+	return sample{rssMedianKB: medianInt(s.rss), peakKB: peak, cpuSeconds: sumCPU(pids) - s.cpuStart}
 }
 
-// ownPIDs are the long-lived processes the harness started (backend,
-// gateway); set once before the runs.
-var ownPIDs []int
+// ownProcs are the long-lived processes the harness started (upstreams,
+// gateway, nginx with its workers); set once before the runs.
+var ownProcs []*child
+
+func ownPIDs() []int {
+	var out []int
+	for _, c := range ownProcs {
+		out = append(out, c.pid())
+		out = append(out, childPIDs(c.pid())...)
+	}
+	return out
+}
 
 // cpuSnapshot is the machine's and the harness's CPU counters at one
 // instant, to tell how much CPU other processes took during a run: on a
@@ -225,9 +284,7 @@ type cpuSnapshot struct {
 
 func takeCPUSnapshot() cpuSnapshot {
 	s := cpuSnapshot{at: time.Now(), busy: machineBusy()}
-	for _, pid := range ownPIDs {
-		s.own += procCPU(pid)
-	}
+	s.own = sumCPU(ownPIDs())
 	s.self = rusage(syscall.RUSAGE_SELF)
 	return s
 }
@@ -376,22 +433,52 @@ func fortioVersion(fortio string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func renderReport(c config, scen []scenario, results map[string]map[string][]result, gwDesc, fortio string, prof *profileResult) string {
-	cpuModel, kernel := hostInfo()
+// row is the summary of one scenario on one path.
+type row struct {
+	n                   int
+	rps, rpsMin, rpsMax float64
+	p50, p99, p999      float64
+	totalP50, totalP99  float64
+	hasProc             bool
+	rssSteadyKB         int64
+	rssPeakKB           int64
+	cpuPer10k           float64
+	errors              int64
+}
+
+func summarize(rs []result) row {
+	if len(rs) == 0 {
+		return row{}
+	}
+	rps := collect(rs, func(r result) float64 { return r.rps })
+	w := row{n: len(rs), rps: median(rps), rpsMin: slices.Min(rps), rpsMax: slices.Max(rps),
+		p50:      median(collect(rs, func(r result) float64 { return r.p50 })),
+		p99:      median(collect(rs, func(r result) float64 { return r.p99 })),
+		p999:     median(collect(rs, func(r result) float64 { return r.p999 })),
+		totalP50: median(collect(rs, func(r result) float64 { return r.totalP50 })),
+		totalP99: median(collect(rs, func(r result) float64 { return r.totalP99 })),
+	}
+	var cpuSec, n float64
+	for _, r := range rs {
+		w.errors += r.errors
+		cpuSec += r.cpuSeconds
+		n += float64(r.count)
+	}
+	if rs[0].hasProc {
+		w.hasProc = true
+		w.rssSteadyKB = medianInt(collectInt(rs, func(r result) int64 { return r.rssSteadyKB }))
+		w.rssPeakKB = slices.Max(collectInt(rs, func(r result) int64 { return r.rssPeakKB }))
+		if n > 0 {
+			w.cpuPer10k = cpuSec / n * 10000
+		}
+	}
+	return w
+}
+
+func renderReport(c config, scen []scenario, results map[string]map[string][]result, gwDesc, nginxDesc, fortio string, prof *profileResult, scale *scaleResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Gateway performance (latest run)\n\n")
 	fmt.Fprintf(&b, "Generated by `go run ./test/load` on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| CPUs (nproc) | %d |\n| CPU model | %s |\n| kernel | %s |\n| Go | %s |\n",
-		runtime.NumCPU(), cpuModel, kernel, goVersion())
-	uniform := ""
-	if c.uniform {
-		uniform = "; fixed-rate rows use -uniform (requests spread evenly over the connections)"
-	}
-	fmt.Fprintf(&b, "| load tool | fortio %s, %d connections, %s per run, %d runs per row, runs interleaved direct/gateway%s |\n",
-		fortioVersion(fortio), c.conns, c.duration, c.runs, uniform)
-	fmt.Fprintf(&b, "| gateway | %s |\n", gwDesc)
-	fmt.Fprintf(&b, "| backend | in-harness Go net/http server (own process), 1 KiB body |\n")
 	var other []float64
 	for _, byPath := range results {
 		for _, rs := range byPath {
@@ -402,67 +489,149 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 			}
 		}
 	}
-	if len(other) > 0 {
-		fmt.Fprintf(&b, "| other processes' CPU during the runs | median %.2f, max %.2f cores (machine busy time minus fortio, backend, gateway and harness) |\n",
-			median(other), slices.Max(other))
-	}
-	b.WriteString("\n")
-	if len(other) > 0 && slices.Max(other) > 0.25 {
-		fmt.Fprintf(&b, "**Warning: other processes used up to %.2f of the %d cores during some runs; those runs are disturbed.**\n\n", slices.Max(other), runtime.NumCPU())
-	}
-	b.WriteString("Load tool, backend and gateway share the machine's CPUs over loopback, so absolute numbers are ")
-	b.WriteString("bounded by the machine; the gateway/direct ratios and the added latency are the figures to compare.\n\n")
+	machineTable(&b, c, fortio, gwDesc, nginxDesc, other)
+	b.WriteString("Load tool, upstreams and proxies share the machine's CPUs over loopback, so absolute numbers are ")
+	b.WriteString("bounded by the machine; the ratios and the added latency are the figures to compare.\n\n")
 
-	b.WriteString("| scenario | path | rps median (min–max) | p50 | p99 | p99.9 | gateway/direct (rps · p50 · p99) | added p50 / p99 | gateway RSS steady / peak | gateway CPU s per 10k req | errors |\n")
+	b.WriteString("| scenario | path | rps median (min–max) | p50 | p99 | p99.9 | vs direct: rps × · added p50 / p99 | gateway vs nginx: rps × · p99 Δ | proxy RSS steady / peak | proxy CPU s per 10k req | errors |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	rows := map[string]map[string]row{}
 	for _, s := range scen {
-		byPath := results[s.name]
-		var direct struct{ rps, p50, p99 float64 }
-		for _, p := range []string{pathDirect, pathGateway} {
-			rs := byPath[p]
-			if len(rs) == 0 {
+		rows[s.name] = map[string]row{}
+		for _, p := range allPaths {
+			rows[s.name][p] = summarize(results[s.name][p])
+		}
+		d, ng := rows[s.name][pathDirect], rows[s.name][pathNginx]
+		for _, p := range allPaths {
+			w := rows[s.name][p]
+			if w.n == 0 {
 				continue
 			}
-			rps := collect(rs, func(r result) float64 { return r.rps })
-			p50 := median(collect(rs, func(r result) float64 { return r.p50 }))
-			p99 := median(collect(rs, func(r result) float64 { return r.p99 }))
-			p999 := median(collect(rs, func(r result) float64 { return r.p999 }))
-			var errs int64
-			for _, r := range rs {
-				errs += r.errors
+			vsDirect, vsNginx, mem, cpu := "—", "—", "—", "—"
+			if p != pathDirect && d.n > 0 {
+				vsDirect = ratio(w.rps, d.rps) + " · " + ms(w.p50-d.p50) + " / " + ms(w.p99-d.p99)
 			}
-			ratios, added, mem, cpu := "—", "—", "—", "—"
-			if p == pathDirect {
-				direct.rps, direct.p50, direct.p99 = median(rps), p50, p99
-			} else {
-				ratios = ratio(median(rps), direct.rps) + " · " + ratio(p50, direct.p50) + " · " + ratio(p99, direct.p99)
-				added = ms(p50-direct.p50) + " / " + ms(p99-direct.p99)
-				if rs[0].hasProc {
-					steady := medianInt(collectInt(rs, func(r result) int64 { return r.rssSteadyKB }))
-					peak := slices.Max(collectInt(rs, func(r result) int64 { return r.rssPeakKB }))
-					mem = mib(steady) + " / " + mib(peak)
-					var cpuSec, n float64
-					for _, r := range rs {
-						cpuSec += r.cpuSeconds
-						n += float64(r.count)
-					}
-					if n > 0 {
-						cpu = strconv.FormatFloat(cpuSec/n*10000, 'f', 3, 64)
-					}
-				}
+			if (p == pathGateway || p == pathBaseline) && ng.n > 0 {
+				vsNginx = ratio(w.rps, ng.rps) + " · " + ms(w.p99-ng.p99)
+			}
+			if w.hasProc {
+				mem = mib(w.rssSteadyKB) + " / " + mib(w.rssPeakKB)
+				cpu = strconv.FormatFloat(w.cpuPer10k, 'f', 3, 64)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.0f (%.0f–%.0f) | %s | %s | %s | %s | %s | %s | %s | %d |\n",
-				s.name, p, median(rps), slices.Min(rps), slices.Max(rps), ms(p50), ms(p99), ms(p999),
-				ratios, added, mem, cpu, errs)
+				s.name, p, w.rps, w.rpsMin, w.rpsMax, ms(w.p50), ms(w.p99), ms(w.p999), vsDirect, vsNginx, mem, cpu, w.errors)
 		}
 	}
-	b.WriteString("\nLatencies are medians over runs of fortio's per-run percentiles; RSS steady is the median of ")
-	b.WriteString("VmRSS samples taken every 200 ms during the gateway runs, peak is the highest VmHWM (reset at the start of each run) or sample; CPU is utime+stime of ")
-	b.WriteString("the gateway process over the gateway runs divided by the requests they served.\n")
+	b.WriteString("\nLatencies are medians over runs of the per-run percentiles (streaming rows: time to the first byte of the body, i.e. the first SSE event); ")
+	b.WriteString("RSS steady is the median of VmRSS samples taken every 200 ms during the proxy's runs, peak is the highest VmHWM (reset at the start of each run) or sample, summed over nginx's master and workers; CPU is utime+stime ")
+	b.WriteString("of the proxy's processes over its runs divided by the requests they served.\n")
+
+	var streamRows []string
+	for _, s := range scen {
+		if s.kind != kindStream {
+			continue
+		}
+		for _, p := range allPaths {
+			if w := rows[s.name][p]; w.n > 0 {
+				streamRows = append(streamRows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", s.name, p, ms(w.p50), ms(w.p99), ms(w.totalP50), ms(w.totalP99)))
+			}
+		}
+	}
+	if len(streamRows) > 0 {
+		fmt.Fprintf(&b, "\nStreaming: time to first byte against the whole stream (%d content chunks, %s apart, each flushed by the mock):\n\n", streamContentChunks, c.streamGap)
+		b.WriteString("| scenario | path | TTFB p50 | TTFB p99 | whole stream p50 | whole stream p99 |\n|---|---|---|---|---|---|\n")
+		b.WriteString(strings.Join(streamRows, "\n") + "\n")
+	}
+	goals(&b, c, scen, rows, scale)
+	if scale != nil {
+		scale.render(&b)
+	}
 	if prof != nil {
 		prof.render(&b)
 	}
 	return b.String()
+}
+
+func machineTable(b *strings.Builder, c config, fortio, gwDesc, nginxDesc string, other []float64) {
+	cpuModel, kernel := hostInfo()
+	fmt.Fprintf(b, "| | |\n|---|---|\n")
+	fmt.Fprintf(b, "| CPUs (nproc) | %d |\n| CPU model | %s |\n| kernel | %s |\n| Go | %s |\n",
+		runtime.NumCPU(), cpuModel, kernel, goVersion())
+	uniform := ""
+	if c.uniform {
+		uniform = "; fixed-rate rows use -uniform (requests spread evenly over the connections)"
+	}
+	fmt.Fprintf(b, "| load tool | fortio %s (streaming: the harness's own client), %d connections, %s per run, %d runs per row, runs interleaved across paths%s |\n",
+		fortioVersion(fortio), c.conns, c.duration, c.runs, uniform)
+	fmt.Fprintf(b, "| gateway | %s |\n", gwDesc)
+	if nginxDesc != "" {
+		fmt.Fprintf(b, "| nginx | %s; keep-alive upstream (256), access log buffered 64k / 100 ms |\n", nginxDesc)
+	}
+	b.WriteString("| upstreams | in-harness Go net/http servers (own processes): GET 1 KiB; OpenAI-compatible mock, 1 KiB chat completion |\n")
+	if len(other) > 0 {
+		fmt.Fprintf(b, "| other processes' CPU during the runs | median %.2f, max %.2f cores (machine busy time minus load tool, upstreams, proxies and harness) |\n",
+			median(other), slices.Max(other))
+	}
+	b.WriteString("\n")
+	if len(other) > 0 && slices.Max(other) > 0.25 {
+		fmt.Fprintf(b, "**Warning: other processes used up to %.2f of the %d cores during some runs; those runs are disturbed.**\n\n", slices.Max(other), runtime.NumCPU())
+	}
+}
+
+// goals checks the figures against the goals of docs/performance.md.
+func goals(b *strings.Builder, c config, scen []scenario, rows map[string]map[string]row, scale *scaleResult) {
+	find := func(kind string, fixed bool) map[string]row {
+		for _, s := range scen {
+			if s.kind == kind && (s.qps > 0) == fixed {
+				return rows[s.name]
+			}
+		}
+		return nil
+	}
+	type goal struct{ name, measured, met string }
+	var gs []goal
+	yes := func(ok bool) string {
+		if ok {
+			return "yes"
+		}
+		return "**no**"
+	}
+	if r := find(kindHTTP, false); r != nil && r[pathNginx].n > 0 && r[pathGateway].n > 0 {
+		x := r[pathGateway].rps / r[pathNginx].rps
+		gs = append(gs, goal{"plain proxy ≥ 0.8× nginx rps (max throughput)", fmt.Sprintf("%.2f× (%.0f vs %.0f rps)", x, r[pathGateway].rps, r[pathNginx].rps), yes(x >= 0.8)})
+	}
+	if r := find(kindHTTP, true); r != nil && r[pathDirect].n > 0 && r[pathGateway].n > 0 {
+		d := r[pathGateway].p99 - r[pathDirect].p99
+		gs = append(gs, goal{fmt.Sprintf("plain proxy p99 at %d rps within 0.3 ms of direct", c.fixedQPS), fmt.Sprintf("%+.3f ms (%s vs %s)", d*1000, ms(r[pathGateway].p99), ms(r[pathDirect].p99)), yes(d <= 0.0003)})
+	}
+	if r := find(kindLLM, false); r != nil && r[pathDirect].n > 0 && r[pathGateway].n > 0 {
+		x := r[pathGateway].rps / r[pathDirect].rps
+		gs = append(gs, goal{"LLM (OpenAI → OpenAI) ≥ 0.30× direct rps", fmt.Sprintf("%.2f× (%.0f vs %.0f rps)", x, r[pathGateway].rps, r[pathDirect].rps), yes(x >= 0.30)})
+	}
+	if r := find(kindLLM, true); r != nil && r[pathDirect].n > 0 && r[pathGateway].n > 0 {
+		d := r[pathGateway].p99 - r[pathDirect].p99
+		gs = append(gs, goal{fmt.Sprintf("LLM p99 added ≤ 0.3 ms at %d rps", c.fixedQPS), fmt.Sprintf("%+.3f ms (%s vs %s)", d*1000, ms(r[pathGateway].p99), ms(r[pathDirect].p99)), yes(d <= 0.0003)})
+	}
+	var peak int64
+	for _, s := range scen {
+		if w := rows[s.name][pathGateway]; s.qps > 0 && w.hasProc {
+			peak = max(peak, w.rssPeakKB)
+		}
+	}
+	if peak > 0 {
+		gs = append(gs, goal{fmt.Sprintf("gateway RSS ≤ 30 MB at %d rps", c.fixedQPS), fmt.Sprintf("peak %s (%.1f MB)", mib(peak), float64(peak)*1024/1e6), yes(float64(peak)*1024 <= 30e6)})
+	}
+	if scale != nil {
+		t := scale.validate + scale.ready
+		gs = append(gs, goal{fmt.Sprintf("%d routes validate + start < 1 s", scale.routes), fmt.Sprintf("validate %s + ready %s", ms(scale.validate.Seconds()), ms(scale.ready.Seconds())), yes(t < time.Second)})
+	}
+	if len(gs) == 0 {
+		return
+	}
+	b.WriteString("\n## Goals\n\n| goal | measured (medians) | met? |\n|---|---|---|\n")
+	for _, g := range gs {
+		fmt.Fprintf(b, "| %s | %s | %s |\n", g.name, g.measured, g.met)
+	}
 }
 
 func collectInt(rs []result, f func(result) int64) []int64 {

@@ -1,0 +1,114 @@
+package backend
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"testing"
+)
+
+// Behaviours of the forwarder (forward.go) that ReverseProxy had and that
+// the other tests do not pin down.
+
+func TestForwardEarlyHints(t *testing.T) {
+	up, _ := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		io.WriteString(w, "ok")
+	})
+	f := newFront(t, newUp(t, UpstreamSpec{Address: addr(up)}))
+	var hints []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		if code == http.StatusEarlyHints {
+			hints = append(hints, h.Get("Link"))
+		}
+		return nil
+	}}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), "GET", f.URL+"/", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ok" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	if len(hints) != 1 || hints[0] != "</style.css>; rel=preload" {
+		t.Errorf("103 not relayed: %q", hints)
+	}
+	if resp.Header.Get("Link") != "" {
+		t.Errorf("the 103's header leaked into the final response: %v", resp.Header)
+	}
+}
+
+func TestForwardRequestShape(t *testing.T) {
+	up, seen := newRecorder(t, nil)
+	f := newFront(t, newUp(t, UpstreamSpec{Address: addr(up), AuthHeader: "Authorization: Bearer upstream"}))
+	req, _ := http.NewRequest("POST", f.URL+"/p?a=1;b=2", strings.NewReader("body"))
+	req.Header.Set("Te", "trailers, deflate")
+	req.Header.Set("Authorization", "Bearer client")
+	req.Header.Set("X-Multi", "1")
+	req.Header.Add("X-Multi", "2")
+	req.Header["User-Agent"] = nil // Go's client then sends none
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r := <-seen
+	if r.URL.RawQuery != "a=1" && r.URL.RawQuery != "" {
+		// ReverseProxy re-encodes a query with ';' through url.ParseQuery,
+		// which drops the unparsable pair.
+		t.Errorf("query %q not cleaned", r.URL.RawQuery)
+	}
+	if got := r.Header.Values("Te"); len(got) != 1 || got[0] != "trailers" {
+		t.Errorf("Te = %q, want only trailers", got)
+	}
+	if got := r.Header.Values("Authorization"); len(got) != 1 || got[0] != "Bearer upstream" {
+		t.Errorf("Authorization = %q", got)
+	}
+	if got := r.Header.Values("X-Multi"); len(got) != 2 {
+		t.Errorf("X-Multi = %q", got)
+	}
+	if ua, ok := r.Header["User-Agent"]; ok && len(ua) > 0 && ua[0] != "" {
+		t.Errorf("default User-Agent added: %q", ua)
+	}
+}
+
+func TestForwardHelpers(t *testing.T) {
+	for in, want := range map[string]string{
+		"a=1&b=2": "a=1&b=2", "a=%20": "a=%20", "": "", "a=1;b=2": "", "a=%zz&b=1": "b=1", "a=%2": "",
+	} {
+		if got := cleanQueryParams(in); got != want {
+			t.Errorf("cleanQueryParams(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for ct, want := range map[string]bool{
+		"text/event-stream": true, "Text/Event-Stream; charset=utf-8": true, " text/event-stream ;x": true,
+		"text/plain": false, "": false, "text/event-streamx": false,
+	} {
+		h := http.Header{}
+		if ct != "" {
+			h.Set("Content-Type", ct)
+		}
+		if got := isEventStream(h); got != want {
+			t.Errorf("isEventStream(%q) = %v", ct, got)
+		}
+	}
+	for _, c := range []struct {
+		conn, up string
+		want     bool
+	}{{"Upgrade", "websocket", true}, {"keep-alive, upgrade", "h2c", true}, {"Upgrade", "", false}, {"close", "websocket", false}} {
+		h := http.Header{"Connection": {c.conn}}
+		if c.up != "" {
+			h.Set("Upgrade", c.up)
+		}
+		if got := isUpgrade(h); got != c.want {
+			t.Errorf("isUpgrade(%q, %q) = %v", c.conn, c.up, got)
+		}
+	}
+}

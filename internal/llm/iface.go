@@ -98,7 +98,8 @@ type Format interface {
 
 // Encoder turns canonical events into the client's SSE bytes.
 type Encoder interface {
-	// Encode returns the bytes to send for ev (nil: nothing).
+	// Encode returns the bytes to send for ev (nil: nothing), valid until
+	// the next Encode.
 	Encode(ev *Event) []byte
 	// Finish ends the stream: the terminal bytes of a complete stream
 	// (err == nil), or an error event for a broken one.

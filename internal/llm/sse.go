@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // MaxSSELine is the longest SSE line accepted from an upstream (H-32): big
@@ -38,7 +39,26 @@ func NewSSEReader(r io.Reader, max int) *SSEReader {
 	if max <= 0 {
 		max = MaxSSELine
 	}
-	return &SSEReader{r: bufio.NewReaderSize(r, 32<<10), max: max}
+	br, _ := readers.Get().(*bufio.Reader)
+	if br == nil {
+		br = bufio.NewReaderSize(r, 32<<10)
+	} else {
+		br.Reset(r)
+	}
+	return &SSEReader{r: br, max: max}
+}
+
+var readers sync.Pool // *bufio.Reader of 32 KiB
+
+// Release returns the reader's buffer for reuse. The reader and every
+// slice it returned must not be used afterwards.
+func (s *SSEReader) Release() {
+	if s.r == nil {
+		return
+	}
+	s.r.Reset(nil)
+	readers.Put(s.r)
+	s.r = nil
 }
 
 // readLine returns the next line without its terminator. The slice is
@@ -118,6 +138,17 @@ func (s *SSEReader) Next() (SSEEvent, error) {
 			s.has = true
 		}
 	}
+}
+
+// HasEvent reports whether a whole event (up to its blank line) is
+// already buffered, so Next will not block.
+func (s *SSEReader) HasEvent() bool {
+	n := s.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := s.r.Peek(n)
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
 // AppendSSE appends one event in wire form to dst: an optional "event:"

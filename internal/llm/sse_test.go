@@ -101,3 +101,23 @@ func FuzzSSE(f *testing.F) {
 		}
 	})
 }
+
+func TestSSEHasEvent(t *testing.T) {
+	s := NewSSEReader(strings.NewReader("data: a\n\ndata: b\n\ndata: c"), 0)
+	defer s.Release()
+	if s.HasEvent() {
+		t.Error("nothing read yet: HasEvent")
+	}
+	if ev, err := s.Next(); err != nil || string(ev.Data) != "a" {
+		t.Fatal(ev, err)
+	}
+	if !s.HasEvent() {
+		t.Error("b is buffered")
+	}
+	if ev, err := s.Next(); err != nil || string(ev.Data) != "b" {
+		t.Fatal(ev, err)
+	}
+	if s.HasEvent() {
+		t.Error("c has no blank line yet")
+	}
+}

@@ -63,6 +63,24 @@ type Request struct {
 	// sent, canonical or not.
 	Dialect Dialect
 	Raw     map[string]json.RawMessage
+	// Body is the client's body when only its envelope was read (Model,
+	// Stream, IncludeUsage) because every candidate provider speaks the
+	// client's dialect: the provider edits these bytes instead of
+	// re-encoding Raw, which is nil then (see EnsureRaw).
+	Body []byte
+}
+
+// EnsureRaw fills Raw from Body for a request that was only peeked.
+func (r *Request) EnsureRaw() error {
+	if r.Raw != nil || r.Body == nil {
+		return nil
+	}
+	raw, err := RawObject(r.Body)
+	if err != nil {
+		return err
+	}
+	r.Raw = raw
+	return nil
 }
 
 // Message is one turn.

@@ -24,10 +24,31 @@ var (
 
 // serveChat serves chat completions, messages and responses.
 func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f llm.Format, body []byte) {
-	req, err := f.ParseRequest(body)
-	if err != nil {
-		writeError(w, r, f, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "invalid request: " + err.Error()})
-		return
+	var (
+		req   *llm.Request
+		cands []*Backend
+	)
+	// Same-dialect fast path: when every candidate speaks the client's
+	// dialect the body is forwarded with byte edits, so only its envelope
+	// is read.
+	if pk, ok := f.(requestPeeker); ok && op != llm.OpGenerateContent {
+		if pr, err := pk.PeekRequest(body); err == nil {
+			model := pr.Model
+			if a, ok := h.spec.Aliases[model]; ok {
+				model = a
+			}
+			if c := h.candidates(model); len(c) > 0 && sameDialect(c, f.Dialect()) {
+				req, cands = pr, c
+			}
+		}
+	}
+	if req == nil {
+		var err error
+		req, err = f.ParseRequest(body)
+		if err != nil {
+			writeError(w, r, f, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "invalid request: " + err.Error()})
+			return
+		}
 	}
 	if op == llm.OpGenerateContent {
 		req.Model, req.Stream, _ = gemini.PathModel(r.URL.Path)
@@ -36,7 +57,9 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f
 	if a, ok := h.spec.Aliases[req.Model]; ok {
 		req.Model = a
 	}
-	cands := h.candidates(req.Model)
+	if cands == nil {
+		cands = h.candidates(req.Model)
+	}
 	if len(cands) == 0 {
 		writeError(w, r, f, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound, Code: "model_not_found",
 			Message: fmt.Sprintf("model %q is not served by this gateway", asked)})
@@ -45,6 +68,26 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f
 	h.run(w, r, f, plan(cands), func(t *Target) (bool, *llm.Error) {
 		return h.chatAttempt(w, r, f, req, asked, t)
 	})
+}
+
+// requestPeeker is a client dialect that can read just a request's
+// envelope (llm.Request.Body).
+type requestPeeker interface {
+	PeekRequest(body []byte) (*llm.Request, error)
+}
+
+// sameDialect reports whether every target's provider speaks d.
+func sameDialect(bs []*Backend, d llm.Dialect) bool {
+	for _, b := range bs {
+		for _, tier := range b.Tiers {
+			for _, t := range tier {
+				if t.Provider.Dialect() != d {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // run tries targets in order until one commits an answer or fails with an
@@ -111,7 +154,7 @@ func send(r *http.Request, t *Target, call *llm.Call, path string, clientDialect
 		cancel(nil)
 		return nil, nil, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrAPI, Message: "cannot build upstream request"}
 	}
-	ureq.Header = call.Header.Clone()
+	ureq.Header = call.Header // each attempt builds its own Call: no copy needed
 	if ureq.Header == nil {
 		ureq.Header = http.Header{}
 	}
@@ -220,11 +263,16 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 	}
 	acct := &usageRecord{h: h, r: r, t: t, asked: asked, sent: cr.Model, op: "chat", start: start}
 	if !call.Stream {
-		b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+		b, err := readAllSized(io.LimitReader(resp.Body, MaxResponseBytes+1), resp.ContentLength, MaxResponseBytes)
 		if err != nil || len(b) > MaxResponseBytes {
 			return false, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "upstream response truncated or too large"}
 		}
 		parse := p.ParseChat
+		if pk, ok := p.(interface {
+			PeekChat([]byte) (*llm.Response, error)
+		}); ok && f.Dialect() == p.Dialect() {
+			parse = pk.PeekChat // the body goes out as it came (Raw)
+		}
 		if call.ParseChat != nil {
 			parse = call.ParseChat
 		}
@@ -247,7 +295,14 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 	if call.DecodeStream != nil {
 		dec = call.DecodeStream
 	}
-	return h.stream(w, r, f, req, dec(resp.Body), resp.Body, cancel, acct)
+	er := dec(resp.Body)
+	if pt, ok := er.(interface{ Passthrough() }); ok && call.DecodeStream == nil && f.Dialect() == p.Dialect() {
+		pt.Passthrough()
+	}
+	if rl, ok := er.(interface{ Release() }); ok {
+		defer rl.Release()
+	}
+	return h.stream(w, r, f, req, er, resp.Body, cancel, acct)
 }
 
 func servesResponses(p llm.Provider) bool {
@@ -370,7 +425,11 @@ loop:
 			}
 			write(b)
 		}
-		if committed {
+		if committed && !clientWriteFail && !done {
+			// Events that arrived together go out in one write and flush.
+			if pd, ok := dec.(interface{ Pending() bool }); ok && pd.Pending() {
+				continue
+			}
 			_ = rc.Flush()
 		}
 		if clientWriteFail {

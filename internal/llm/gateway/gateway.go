@@ -203,7 +203,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, f, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Message: "request body too large"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readAllSized(http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength, MaxBodyBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -245,4 +245,28 @@ func writeError(w http.ResponseWriter, r *http.Request, f llm.Format, e *llm.Err
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// readAllSized is io.ReadAll with the buffer sized from a known
+// Content-Length (one allocation instead of the doubling ones); n above
+// limit or unknown (-1) falls back to growing.
+func readAllSized(r io.Reader, n, limit int64) ([]byte, error) {
+	if n <= 0 || n > limit {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, n+1) // +1: io.ReadAll-style EOF probe without a regrow
+	for {
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			rest, err := io.ReadAll(r)
+			return append(b, rest...), err
+		}
+	}
 }

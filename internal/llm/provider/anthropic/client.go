@@ -137,6 +137,33 @@ func (Client) ErrorBody(e *llm.Error) (int, []byte) {
 	return status, b
 }
 
+// PeekRequest reads only model and stream and keeps the body for a
+// same-dialect provider to forward with BuildBody's byte edits.
+func (Client) PeekRequest(body []byte) (*llm.Request, error) {
+	var v [2][]byte
+	if !llm.Valid(body) || !llm.TopLevelValues(body, peekKeys, v[:]) {
+		return nil, errPeek
+	}
+	model, ok := llm.PeekString(v[0])
+	if !ok || model == "" {
+		return nil, errPeek
+	}
+	req := &llm.Request{Model: model, IncludeUsage: true, Dialect: llm.DialectAnthropic, Body: body}
+	switch string(v[1]) {
+	case "true":
+		req.Stream = true
+	case "", "false", "null":
+	default:
+		return nil, errPeek
+	}
+	return req, nil
+}
+
+var (
+	peekKeys = []string{"model", "stream"}
+	errPeek  = errors.New("not a plain request: parse it in full")
+)
+
 // NewEncoder implements llm.Format.
 func (Client) NewEncoder(req *llm.Request) llm.Encoder {
 	return &encoder{model: req.Model, blockOf: map[int]int{}}
@@ -154,6 +181,7 @@ type encoder struct {
 	stop        llm.StopReason
 	usage       *llm.Usage
 	passthrough bool
+	buf         []byte // same-dialect output, valid until the next Encode
 }
 
 func event(name string, v any) []byte {
@@ -203,7 +231,8 @@ func (e *encoder) Encode(ev *llm.Event) []byte {
 		if ev.Raw == nil || ev.Kind == llm.EvDone {
 			return nil // message_stop is written by Finish
 		}
-		return llm.AppendSSE(nil, ev.RawName, ev.Raw)
+		e.buf = llm.AppendSSE(e.buf[:0], ev.RawName, ev.Raw)
+		return e.buf
 	}
 	switch ev.Kind {
 	case llm.EvStart:

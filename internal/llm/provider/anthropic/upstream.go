@@ -72,6 +72,14 @@ func (p *Provider) BuildChat(req *llm.Request) (*llm.Call, error) {
 // BuildBody renders a canonical request as a Messages body (withModel:
 // false for Vertex AI, which takes the model from the path).
 func BuildBody(req *llm.Request, withModel bool) ([]byte, error) {
+	if req.Dialect == llm.DialectAnthropic && req.Raw == nil && req.Body != nil {
+		if withModel {
+			return llm.SetTopLevel(req.Body, "model", llm.AppendJSONString(nil, req.Model)), nil
+		}
+		if err := req.EnsureRaw(); err != nil {
+			return nil, err
+		}
+	}
 	if req.Dialect == llm.DialectAnthropic && req.Raw != nil {
 		raw := make(map[string]json.RawMessage, len(req.Raw)+1)
 		for k, v := range req.Raw {
@@ -189,6 +197,33 @@ func ParseResponse(body []byte) (*llm.Response, error) {
 	return resp, nil
 }
 
+// PeekChat reads only the model and usage of an answer to a client of
+// the same dialect, who gets the body unchanged (Raw).
+func (p *Provider) PeekChat(body []byte) (*llm.Response, error) { return PeekResponse(body) }
+
+var respKeys = []string{"model", "usage"}
+
+// PeekResponse is ParseResponse without the content.
+func PeekResponse(body []byte) (*llm.Response, error) {
+	var v [2][]byte
+	if !llm.Valid(body) || !llm.TopLevelValues(body, respKeys, v[:]) {
+		return ParseResponse(body) // not JSON, or unusual keys: the full parse decides
+	}
+	resp := &llm.Response{Dialect: llm.DialectAnthropic, Raw: body}
+	var ok bool
+	if resp.Model, ok = llm.PeekString(v[0]); !ok && len(v[0]) > 0 && string(v[0]) != "null" {
+		return ParseResponse(body) // a model that is not a string: the full parse reports it
+	}
+	if len(v[1]) > 0 && string(v[1]) != "null" {
+		var w usage
+		if err := json.Unmarshal(v[1], &w); err != nil {
+			return nil, err
+		}
+		resp.Usage = w.canonical()
+	}
+	return resp, nil
+}
+
 // ParseError implements llm.Provider.
 func (p *Provider) ParseError(status int, h http.Header, body []byte) *llm.Error {
 	return ParseError(status, h, body)
@@ -232,7 +267,24 @@ type Decoder struct {
 	sse    *llm.SSEReader
 	toolOf map[int]int // content block index → tool index
 	tools  int
+	// passthrough: the client speaks this dialect and gets every event's
+	// bytes as they came; once content has started, content_block_delta,
+	// content_block_stop and ping events are not decoded (one EvNone with
+	// Raw, valid until the next call).
+	passthrough bool
+	content     bool
+	one         [1]llm.Event
 }
+
+// Passthrough implements the gateway's same-dialect mode.
+func (d *Decoder) Passthrough() { d.passthrough = true }
+
+// Release implements the gateway's end of stream: the read buffer is
+// reused. The decoder must not be used afterwards.
+func (d *Decoder) Release() { d.sse.Release() }
+
+// Pending reports whether a whole event is already buffered.
+func (d *Decoder) Pending() bool { return d.sse.HasEvent() }
 
 // NewDecoder returns a decoder of a Messages stream.
 func NewDecoder(r io.Reader) *Decoder {
@@ -260,6 +312,15 @@ func (d *Decoder) Next() ([]llm.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.passthrough && d.content {
+		switch sev.Name {
+		case "content_block_delta", "content_block_stop", "ping":
+			if data := bytes.TrimSpace(sev.Data); len(data) > 0 && data[0] == '{' && !llm.HasKeyValue(data, "error") && llm.Valid(data) {
+				d.one[0] = llm.Event{Kind: llm.EvNone, Dialect: llm.DialectAnthropic, Raw: sev.Data, RawName: sev.Name}
+				return d.one[:], nil
+			}
+		}
+	}
 	raw := bytes.Clone(sev.Data)
 	var e streamEvent
 	if json.Unmarshal(bytes.TrimSpace(sev.Data), &e) != nil {
@@ -270,7 +331,13 @@ func (d *Decoder) Next() ([]llm.Event, error) {
 		name = e.Type
 	}
 	var out []llm.Event
-	add := func(ev llm.Event) { ev.Dialect = llm.DialectAnthropic; out = append(out, ev) }
+	add := func(ev llm.Event) {
+		ev.Dialect = llm.DialectAnthropic
+		if ev.IsContent() {
+			d.content = true
+		}
+		out = append(out, ev)
+	}
 	switch e.Type {
 	case "message_start":
 		if m := e.Message; m != nil {

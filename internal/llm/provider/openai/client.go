@@ -77,6 +77,41 @@ func (Client) ParseRequest(body []byte) (*llm.Request, error) {
 	return req, nil
 }
 
+// PeekRequest reads only what routing and accounting need (model,
+// stream, stream_options.include_usage) and keeps the body for a
+// same-dialect provider to forward with BuildBody's byte edits.
+func (Client) PeekRequest(body []byte) (*llm.Request, error) {
+	var v [3][]byte
+	if !llm.Valid(body) || !llm.TopLevelValues(body, peekKeys, v[:]) {
+		return nil, errPeek
+	}
+	model, ok := llm.PeekString(v[0])
+	if !ok || model == "" {
+		return nil, errPeek
+	}
+	req := &llm.Request{Model: model, Dialect: llm.DialectOpenAI, Body: body}
+	switch string(v[1]) {
+	case "true":
+		req.Stream = true
+	case "", "false", "null":
+	default:
+		return nil, errPeek
+	}
+	if len(v[2]) > 0 {
+		var so *streamOptions
+		if json.Unmarshal(v[2], &so) != nil {
+			return nil, errPeek
+		}
+		req.IncludeUsage = so != nil && so.IncludeUsage
+	}
+	return req, nil
+}
+
+var (
+	peekKeys = []string{"model", "stream", "stream_options"}
+	errPeek  = errors.New("not a plain request: parse it in full")
+)
+
 func parseToolChoice(r json.RawMessage) string {
 	if len(r) == 0 {
 		return ""
@@ -173,6 +208,7 @@ type encoder struct {
 	started      bool
 	usage        *llm.Usage
 	translated   bool
+	buf          []byte // same-dialect output, valid until the next Encode
 }
 
 func (e *encoder) chunk(delta *chatMessage, finish *string) []byte {
@@ -210,7 +246,8 @@ func (e *encoder) Encode(ev *llm.Event) []byte {
 		if ev.Raw == nil || ev.Kind == llm.EvDone || (ev.UsageOnly && !e.includeUsage) {
 			return nil
 		}
-		return llm.AppendSSE(nil, "", ev.Raw)
+		e.buf = llm.AppendSSE(e.buf[:0], "", ev.Raw)
+		return e.buf
 	}
 	e.translated = true
 	switch ev.Kind {

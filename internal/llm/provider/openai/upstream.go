@@ -121,6 +121,14 @@ func (p *Provider) responsesCall(req *llm.Request) (*llm.Call, error) {
 // streams always ask for usage (the gateway strips the extra chunk when
 // the client did not ask for it).
 func BuildBody(req *llm.Request) ([]byte, error) {
+	if req.Dialect == llm.DialectOpenAI && req.Raw == nil && req.Body != nil {
+		if b, ok := editBody(req); ok {
+			return b, nil
+		}
+		if err := req.EnsureRaw(); err != nil {
+			return nil, err
+		}
+	}
 	if req.Dialect == llm.DialectOpenAI && req.Raw != nil {
 		raw := make(map[string]json.RawMessage, len(req.Raw)+1)
 		for k, v := range req.Raw {
@@ -183,6 +191,26 @@ func BuildBody(req *llm.Request) ([]byte, error) {
 	return json.Marshal(w)
 }
 
+// editBody rewrites model (and adds stream_options for a stream) in the
+// client's bytes. ok=false: stream_options is there without
+// include_usage: true, left to the map path that merges it.
+func editBody(req *llm.Request) ([]byte, bool) {
+	b := req.Body
+	if req.Stream {
+		if so, has := llm.TopLevel(b, "stream_options"); has {
+			if !req.IncludeUsage || string(so) == "null" {
+				return nil, false
+			}
+		} else {
+			b = llm.SetTopLevel(b, "stream_options", []byte(`{"include_usage":true}`))
+		}
+	}
+	if m, has := llm.TopLevel(b, "model"); !has || string(m) != string(llm.AppendJSONString(nil, req.Model)) {
+		b = llm.SetTopLevel(b, "model", llm.AppendJSONString(nil, req.Model))
+	}
+	return b, true
+}
+
 // ParseChat implements llm.Provider.
 func (p *Provider) ParseChat(body []byte) (*llm.Response, error) { return ParseResponse(body) }
 
@@ -207,6 +235,34 @@ func ParseResponse(body []byte) (*llm.Response, error) {
 				resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 			}
 		}
+	}
+	return resp, nil
+}
+
+// PeekChat reads only the model and usage of a chat.completion answered
+// to a client of the same dialect, who gets the body unchanged (Raw): no
+// decode of the choices.
+func (p *Provider) PeekChat(body []byte) (*llm.Response, error) { return PeekResponse(body) }
+
+var respKeys = []string{"model", "usage"}
+
+// PeekResponse is ParseResponse without the choices.
+func PeekResponse(body []byte) (*llm.Response, error) {
+	var v [2][]byte
+	if !llm.Valid(body) || !llm.TopLevelValues(body, respKeys, v[:]) {
+		return ParseResponse(body) // not JSON, or unusual keys: the full parse decides
+	}
+	resp := &llm.Response{Dialect: llm.DialectOpenAI, Raw: body}
+	var ok bool
+	if resp.Model, ok = llm.PeekString(v[0]); !ok && len(v[0]) > 0 && string(v[0]) != "null" {
+		return ParseResponse(body) // a model that is not a string: the full parse reports it
+	}
+	if len(v[1]) > 0 && string(v[1]) != "null" {
+		var w wireUsage
+		if err := json.Unmarshal(v[1], &w); err != nil {
+			return nil, err
+		}
+		resp.Usage = w.canonical()
 	}
 	return resp, nil
 }
@@ -252,7 +308,25 @@ type Decoder struct {
 	sse     *llm.SSEReader
 	started bool
 	tools   map[int]bool
+	// passthrough: the client speaks this dialect and gets every chunk's
+	// bytes as they came; once content has started, chunks that carry no
+	// usage, error or finish_reason are not decoded (one EvNone with Raw,
+	// valid until the next call).
+	passthrough bool
+	content     bool
+	one         [1]llm.Event
 }
+
+// Passthrough implements the gateway's same-dialect mode.
+func (d *Decoder) Passthrough() { d.passthrough = true }
+
+// Release implements the gateway's end of stream: the read buffer is
+// reused. The decoder must not be used afterwards.
+func (d *Decoder) Release() { d.sse.Release() }
+
+// Pending reports whether a whole event is already buffered (the gateway
+// then writes it with this one and flushes once).
+func (d *Decoder) Pending() bool { return d.sse.HasEvent() }
 
 // NewDecoder returns a decoder of a chat-completions stream.
 func NewDecoder(r io.Reader) *Decoder {
@@ -269,6 +343,12 @@ func (d *Decoder) Next() ([]llm.Event, error) {
 		return nil, err
 	}
 	data := bytes.TrimSpace(ev.Data)
+	if d.passthrough && d.content && len(data) > 0 && data[0] == '{' &&
+		!llm.HasKeyValue(data, "usage") && !llm.HasKeyValue(data, "error") && !llm.HasKeyValue(data, "finish_reason") &&
+		llm.Valid(data) {
+		d.one[0] = llm.Event{Kind: llm.EvNone, Dialect: llm.DialectOpenAI, Raw: ev.Data}
+		return d.one[:], nil
+	}
 	raw := bytes.Clone(ev.Data)
 	if string(data) == "[DONE]" {
 		return []llm.Event{{Kind: llm.EvDone, Dialect: llm.DialectOpenAI, Raw: raw}}, nil
@@ -277,7 +357,7 @@ func (d *Decoder) Next() ([]llm.Event, error) {
 		return []llm.Event{{Kind: llm.EvNone}}, nil
 	}
 	var eb errorBody
-	if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
+	if llm.HasQuotedFold(data, "error") && json.Unmarshal(data, &eb) == nil && eb.Error != nil {
 		e := ParseError(0, http.Header{}, data)
 		e.Status = 0
 		if e.Type == "" || e.Type == llm.ErrAPI || e.Type == llm.ErrInvalidRequest {
@@ -294,6 +374,9 @@ func (d *Decoder) Next() ([]llm.Event, error) {
 		e.Dialect = llm.DialectOpenAI
 		if e.ID == "" {
 			e.ID, e.Model = c.ID, c.Model
+		}
+		if e.IsContent() {
+			d.content = true
 		}
 		out = append(out, e)
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +37,7 @@ func TestProcSelf(t *testing.T) {
 }
 
 func TestGatewayConfig(t *testing.T) {
-	got := gatewayConfig(config{}, [5]int{1, 2, 3, 4, 5}, "127.0.0.1:9", "")
+	got := gatewayConfig(config{}, [7]int{1, 2, 3, 4, 5}, "127.0.0.1:9", "", [2]string{})
 	want := `config:
   adminAddr: 127.0.0.1:1
   statsAddr: 127.0.0.1:2
@@ -50,7 +52,7 @@ binds:
 	if got != want {
 		t.Errorf("config:\n%s", got)
 	}
-	if !strings.Contains(gatewayConfig(config{logLevel: "warn"}, [5]int{}, "x", ""), "  logging:\n    level: warn\n") {
+	if !strings.Contains(gatewayConfig(config{logLevel: "warn"}, [7]int{}, "x", "", [2]string{}), "  logging:\n    level: warn\n") {
 		t.Error("log level not set")
 	}
 }
@@ -85,14 +87,14 @@ func TestCPUSnapshot(t *testing.T) {
 }
 
 func TestGatewayConfigLLM(t *testing.T) {
-	got := gatewayConfig(config{}, [5]int{1, 2, 3, 4, 5}, "127.0.0.1:9", "127.0.0.1:8")
+	got := gatewayConfig(config{}, [7]int{1, 2, 3, 4, 5}, "127.0.0.1:9", "127.0.0.1:8", [2]string{})
 	if !strings.Contains(got, "llm:\n  port: 5\n  models:\n  - name: bench-model\n    provider: openAI\n    params: {model: bench-model, baseUrl: \"http://127.0.0.1:8/v1\", apiKey: bench-key}\n") {
 		t.Errorf("config:\n%s", got)
 	}
 }
 
 func TestScenarios(t *testing.T) {
-	s := scenarios(3000, []string{"http", "stream"})
+	s := scenarios(3000, []int{1000}, []string{"http", "stream"})
 	if len(s) != 4 || s[0].qps != 0 || s[1].qps != 3000 || s[2].kind != kindStream || s[2].payload != streamRequest {
 		t.Errorf("%+v", s)
 	}
@@ -127,5 +129,50 @@ func TestNginxConfig(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
 		}
+	}
+}
+
+func TestScenariosMCP(t *testing.T) {
+	s := scenarios(3000, []int{1000, 300}, []string{"mcp"})
+	if len(s) != 3 || s[0].qps != 0 || s[1].qps != 1000 || s[2].qps != 300 || s[0].kind != kindMCP || s[0].path != mcpPath {
+		t.Fatalf("%+v", s)
+	}
+	if s[0].payload != mcpCallRequest || !slices.Contains(s[0].headers, "MCP-Protocol-Version: 2025-11-25") ||
+		!slices.Contains(s[0].headers, "Accept: application/json, text/event-stream") {
+		t.Errorf("%+v", s[0])
+	}
+	var m map[string]any
+	for _, b := range []string{mcpCallRequest, mcpInitRequest, mcpInitializedNotification} {
+		if err := json.Unmarshal([]byte(b), &m); err != nil || m["jsonrpc"] != "2.0" {
+			t.Errorf("%s: %v", b, err)
+		}
+	}
+}
+
+func TestGatewayConfigMCP(t *testing.T) {
+	got := gatewayConfig(config{}, [7]int{1, 2, 3, 4, 5, 6, 7}, "127.0.0.1:9", "", [2]string{"127.0.0.1:8", "127.0.0.1:7"})
+	for _, want := range []string{
+		"- port: 6\n  listeners:\n  - routes:\n    - backends:\n      - mcp:\n          statefulMode: stateless\n          targets:\n          - name: everything\n            mcp: {host: \"http://127.0.0.1:8/mcp\"}\n",
+		"- port: 7\n  listeners:\n  - routes:\n    - backends:\n      - mcp:\n          statefulMode: stateful\n          targets:\n          - name: everything\n            mcp: {host: \"http://127.0.0.1:7/mcp\"}\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+}
+
+func TestSummarizeInit(t *testing.T) {
+	w := summarizeInit([]initResult{
+		{n: 200, p50: 0.001, p99: 0.004, max: 0.005, hasProc: true, cpuSeconds: 0.1},
+		{n: 200, p50: 0.003, p99: 0.002, max: 0.009, hasProc: true, cpuSeconds: 0.3},
+		{n: 200, p50: 0.002, p99: 0.003, max: 0.001, hasProc: true, cpuSeconds: 0.2},
+	})
+	if w.runs != 3 || w.p50 != 0.002 || w.p99 != 0.003 || w.max != 0.009 || !w.hasProc || w.cpuPerInitUsec < 999 || w.cpuPerInitUsec > 1001 {
+		t.Errorf("%+v", w)
+	}
+	var b strings.Builder
+	renderInit(&b, map[string][]initResult{pathDirect: {{n: 200, p50: 0.0005, p99: 0.001}}, pathGateway: {{n: 200, p50: 0.0015, p99: 0.003, hasProc: true, cpuSeconds: 0.2}}})
+	if !strings.Contains(b.String(), "| gateway | 1 | 1.50 ms | 3.00 ms |") || !strings.Contains(b.String(), "1.00 ms / 2.00 ms | 1000 |") {
+		t.Errorf("%s", b.String())
 	}
 }

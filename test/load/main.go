@@ -29,7 +29,10 @@
 // Scenarios (-scenarios, default all): http (GET 1 KiB), llm (POST a
 // 1 KiB chat completion, non-streaming), stream (the same, streaming),
 // each at max throughput (-qps 0) and at a fixed rate (-qps, 3000; fortio
-// -uniform spreads the requests evenly over the connections). Each
+// -uniform spreads the requests evenly over the connections); mcp (a
+// stateless JSON-RPC tools/call to the go-sdk's everything-server, at max
+// throughput and at -mcp-qps, plus a stateful session-initialize loop;
+// mcp.go; not on the nginx path). Each
 // scenario runs on each path (-paths: direct, nginx, gateway), -runs
 // times, interleaved (run 1 of every scenario and path, then run 2, …)
 // so drift hits every path alike.
@@ -96,34 +99,48 @@ import (
 // scenario is one kind of traffic.
 type scenario struct {
 	name    string
-	kind    string // kindHTTP, kindLLM, kindStream (kindMCP: reserved, see scenarios)
-	path    string // request path
-	payload string // POST body ("" = GET)
-	qps     int    // 0 = as fast as possible
+	kind    string   // kindHTTP, kindLLM, kindStream, kindMCP
+	path    string   // request path
+	payload string   // POST body ("" = GET)
+	headers []string // extra request headers, "Key: value"
+	qps     int      // 0 = as fast as possible
 }
 
 const (
 	kindHTTP   = "http"
 	kindLLM    = "llm"
 	kindStream = "stream"
+	kindMCP    = "mcp"
 )
 
-func scenarios(fixedQPS int, kinds []string) []scenario {
+// allKinds are the scenario kinds, in the report's order.
+var allKinds = []string{kindHTTP, kindLLM, kindStream, kindMCP}
+
+// scenarios lists the scenarios of kinds: each at max throughput and at
+// fixedQPS; MCP at mcpQPS instead (the everything-server, stateless, does
+// not sustain 3,000 tools/call per second on a 2-core machine).
+func scenarios(fixedQPS int, mcpQPS []int, kinds []string) []scenario {
 	var out []scenario
-	add := func(kind, name, path, payload string) {
+	add := func(kind, name, path, payload string, headers ...string) {
 		if !slices.Contains(kinds, kind) {
 			return
 		}
 		out = append(out,
-			scenario{name: name + ", max throughput", kind: kind, path: path, payload: payload},
-			scenario{name: fmt.Sprintf("%s, %d rps", name, fixedQPS), kind: kind, path: path, payload: payload, qps: fixedQPS})
+			scenario{name: name + ", max throughput", kind: kind, path: path, payload: payload, headers: headers},
+			scenario{name: fmt.Sprintf("%s, %d rps", name, fixedQPS), kind: kind, path: path, payload: payload, headers: headers, qps: fixedQPS})
 	}
 	add(kindHTTP, "http GET 1 KiB", "/", "")
 	add(kindLLM, "LLM chat 1 KiB", "/v1/chat/completions", llmRequest)
 	add(kindStream, "LLM chat streaming (TTFB)", "/v1/chat/completions", streamRequest)
-	// MCP (tools/call, session initialize) goes here once internal/mcp
-	// serves traffic: an MCP mock upstream in backends.go, an `mcp:` target
-	// in gatewayConfig, kind "mcp" with its own payload.
+	// MCP tools/call, stateless on both sides (mcp.go); the session
+	// initialize loop is not a fortio scenario: see mcpInitLoop.
+	if slices.Contains(kinds, kindMCP) {
+		const name = "MCP tools/call (stateless)"
+		out = append(out, scenario{name: name + ", max throughput", kind: kindMCP, path: mcpPath, payload: mcpCallRequest, headers: mcpHeaders})
+		for _, q := range mcpQPS {
+			out = append(out, scenario{name: fmt.Sprintf("%s, %d rps", name, q), kind: kindMCP, path: mcpPath, payload: mcpCallRequest, headers: mcpHeaders, qps: q})
+		}
+	}
 	return out
 }
 
@@ -163,6 +180,8 @@ type config struct {
 	soak         time.Duration
 	gatewayEnv   []string
 	baseline     string
+	mcpServer    string // the everything-server binary (kindMCP only)
+	mcpQPS       []int  // fixed rates of the MCP tools/call scenario
 }
 
 func main() {
@@ -173,11 +192,13 @@ func main() {
 	var c config
 	serveHTTP := flag.String("serve-backend", "", "internal: serve the HTTP test backend on this address and print it")
 	serveLLMAddr := flag.String("serve-llm", "", "internal: serve the OpenAI-compatible mock on this address and print it")
-	scen := flag.String("scenarios", "http,llm,stream", "scenario kinds to run: http, llm, stream")
+	scen := flag.String("scenarios", "http,llm,stream,mcp", "scenario kinds to run: http, llm, stream, mcp")
 	paths := flag.String("paths", "direct,nginx,gateway", "paths to measure: direct, nginx, gateway")
 	flag.StringVar(&c.gateway, "gateway", "./bin/agentgateway", "gateway binary, or \"backend\" to test the harness without a gateway")
 	flag.StringVar(&c.baseline, "baseline", "", "a second gateway binary measured as path \"baseline\" in the same run (A/B of two builds)")
 	flag.StringVar(&c.gatewayFlag, "gateway-config-flag", "-f", "the gateway's flag naming its config file")
+	mcpQPS := flag.String("mcp-qps", "1000,300", "fixed rates of the MCP tools/call scenario (comma-separated)")
+	flag.StringVar(&c.mcpServer, "mcp-server", "", "MCP upstream for -scenarios mcp: the go-sdk conformance everything-server (default: .cache/bin/mcp-everything, else built there)")
 	flag.StringVar(&c.fortio, "fortio", "", "fortio binary (default: .cache/bin/fortio, PATH, else go install)")
 	flag.StringVar(&c.nginx, "nginx", "", "nginx binary (default: PATH or /usr/sbin/nginx, else apt-get install nginx-light when root); \"none\" leaves nginx out")
 	flag.IntVar(&c.nginxWorkers, "nginx-workers", 2, "nginx worker_processes")
@@ -215,10 +236,17 @@ func main() {
 		return
 	}
 	c.kinds = splitList(*scen)
+	for _, q := range splitList(*mcpQPS) {
+		n, err := strconv.Atoi(q)
+		if err != nil || n <= 0 {
+			log.Fatalf("-mcp-qps: %q is not a positive rate", q)
+		}
+		c.mcpQPS = append(c.mcpQPS, n)
+	}
 	c.paths = splitList(*paths)
 	for _, k := range c.kinds {
-		if k != kindHTTP && k != kindLLM && k != kindStream {
-			log.Fatalf("-scenarios: unknown kind %q (http, llm, stream)", k)
+		if !slices.Contains(allKinds, k) {
+			log.Fatalf("-scenarios: unknown kind %q (http, llm, stream, mcp)", k)
 		}
 	}
 	for _, p := range c.paths {
@@ -235,7 +263,7 @@ func main() {
 	if c.profile != "" && c.profileTime < time.Second {
 		log.Fatal("-profile-time must be at least 1s")
 	}
-	sc := scenarios(c.fixedQPS, c.kinds)
+	sc := scenarios(c.fixedQPS, c.mcpQPS, c.kinds)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// Installing fortio or nginx (first run only) has its own 5-minute
@@ -243,6 +271,11 @@ func main() {
 	fortio, err := findFortio(ctx, c.fortio)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if slices.Contains(c.kinds, kindMCP) && c.soak == 0 {
+		if c.mcpServer, err = findMCPServer(ctx, c.mcpServer); err != nil {
+			log.Fatal(err)
+		}
 	}
 	if slices.Contains(c.paths, pathNginx) && c.soak == 0 {
 		c.nginx = findNginx(ctx, c.nginx)
@@ -281,6 +314,9 @@ func splitList(s string) []string {
 // and the soak.
 func defaultTimeout(c config, nScen int) time.Duration {
 	t := time.Duration(c.runs*nScen*len(c.paths))*(c.duration+10*time.Second+c.waitIdle) + 2*time.Minute
+	if slices.Contains(c.kinds, kindMCP) {
+		t += time.Duration(c.runs*len(c.paths)) * (mcpInitTimeout + c.waitIdle)
+	}
 	if c.profile != "" {
 		t += c.profileTime + 30*time.Second
 	}
@@ -322,6 +358,23 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 	targets := map[string]map[string]target{ // path → kind → target
 		pathDirect: {kindHTTP: {url: "http://" + backendAddr}, kindLLM: {url: "http://" + llmAddr}},
 	}
+	// initTargets: path → the stateful MCP endpoint of the initialize loop.
+	initTargets := map[string]target{}
+	var mcpAddrs [2]string // stateless, stateful everything-server
+	if slices.Contains(c.kinds, kindMCP) && c.soak == 0 {
+		for i, stateless := range []bool{true, false} {
+			ms, addr, err := startMCPServer(ctx, c.mcpServer, stateless)
+			if err != nil {
+				return err
+			}
+			defer ms.kill()
+			log.Printf("MCP everything-server (stateless %v) on %s (pid %d)", stateless, addr, ms.pid())
+			procs = append(procs, ms)
+			mcpAddrs[i] = addr
+		}
+		targets[pathDirect][kindMCP] = target{url: "http://" + mcpAddrs[0]}
+		initTargets[pathDirect] = target{url: "http://" + mcpAddrs[1] + mcpPath}
+	}
 	var adminURL string
 	gwDesc := "none (-gateway backend: the gateway path is the upstream itself; harness self-check)"
 	if c.gateway == "backend" {
@@ -329,14 +382,22 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 			kindHTTP: {url: "http://" + backendAddr, proc: backend},
 			kindLLM:  {url: "http://" + llmAddr, proc: llm},
 		}
+		if mcpAddrs[0] != "" {
+			targets[pathGateway][kindMCP] = target{url: "http://" + mcpAddrs[0], proc: procs[2]}
+			initTargets[pathGateway] = target{url: "http://" + mcpAddrs[1] + mcpPath, proc: procs[3]}
+		}
 	} else {
-		gw, urls, admin, err := startGateway(ctx, c, tmp, backendAddr, llmAddr)
+		gw, urls, admin, err := startGateway(ctx, c, tmp, backendAddr, llmAddr, mcpAddrs)
 		if err != nil {
 			return err
 		}
 		defer gw.kill()
 		procs = append(procs, gw)
 		targets[pathGateway] = map[string]target{kindHTTP: {url: urls[0], proc: gw}, kindLLM: {url: urls[1], proc: gw}}
+		if mcpAddrs[0] != "" {
+			targets[pathGateway][kindMCP] = target{url: urls[2], proc: gw}
+			initTargets[pathGateway] = target{url: urls[3] + mcpPath, proc: gw}
+		}
 		adminURL = admin
 		gwDesc = c.gateway
 		if len(c.gatewayEnv) > 0 {
@@ -349,13 +410,17 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 	if c.baseline != "" && c.gateway != "backend" {
 		bc := c
 		bc.gateway, bc.gatewayEnv = c.baseline, nil // -gateway-env is for the gateway path only
-		bgw, urls, _, err := startGateway(ctx, bc, filepath.Join(tmp, "baseline"), backendAddr, llmAddr)
+		bgw, urls, _, err := startGateway(ctx, bc, filepath.Join(tmp, "baseline"), backendAddr, llmAddr, mcpAddrs)
 		if err != nil {
 			return fmt.Errorf("baseline: %w", err)
 		}
 		defer bgw.kill()
 		procs = append(procs, bgw)
 		targets[pathBaseline] = map[string]target{kindHTTP: {url: urls[0], proc: bgw}, kindLLM: {url: urls[1], proc: bgw}}
+		if mcpAddrs[0] != "" {
+			targets[pathBaseline][kindMCP] = target{url: urls[2], proc: bgw}
+			initTargets[pathBaseline] = target{url: urls[3] + mcpPath, proc: bgw}
+		}
 		gwDesc += "; baseline: " + c.baseline
 	}
 	if c.soak > 0 {
@@ -384,11 +449,15 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 	for _, s := range scen {
 		results[s.name] = map[string][]result{}
 	}
+	inits := map[string][]initResult{} // path → initialize loops
 	for r := 1; r <= c.runs; r++ {
 		for _, s := range scen {
 			for _, p := range c.paths {
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if targets[p][s.kind].url == "" {
+					continue // nginx has no MCP upstream configured
 				}
 				if c.waitIdle > 0 {
 					waitIdle(ctx, c.waitIdle)
@@ -401,6 +470,24 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 					r, s.name, p, res.rps, ms(res.p50), ms(res.p99), res.errors, res.otherCores)
 				results[s.name][p] = append(results[s.name][p], res)
 			}
+		}
+		for _, p := range c.paths {
+			t, ok := initTargets[p]
+			if !ok {
+				continue
+			}
+			if c.waitIdle > 0 {
+				waitIdle(ctx, c.waitIdle)
+			}
+			ictx, cancel := context.WithTimeout(ctx, mcpInitTimeout)
+			res, err := mcpInitLoop(ictx, t.url, mcpInitN, t)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("MCP initialize / %s run %d: %w", p, r, err)
+			}
+			log.Printf("run %d %-40s %-7s %8d sessions  p50 %s  p99 %s  other CPU %.2f cores",
+				r, "MCP session initialize (stateful)", p, res.n, ms(res.p50), ms(res.p99), res.otherCores)
+			inits[p] = append(inits[p], res)
 		}
 	}
 	var scale *scaleResult
@@ -423,7 +510,7 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 			prof = p
 		}
 	}
-	report := renderReport(c, scen, results, gwDesc, nginxDesc, fortio, prof, scale)
+	report := renderReport(c, scen, results, inits, gwDesc, nginxDesc, fortio, prof, scale)
 	return writeReport(c, report)
 }
 
@@ -544,9 +631,12 @@ func freePort() (int, error) {
 }
 
 // gatewayConfig is the gateway's config: management on ports[0..2], the
-// HTTP route on ports[3] to backendAddr, and (llmAddr != "") the `llm:`
-// shorthand on ports[4] with one OpenAI model whose baseUrl is the mock.
-func gatewayConfig(c config, ports [5]int, backendAddr, llmAddr string) string {
+// HTTP route on ports[3] to backendAddr, (llmAddr != "") the `llm:`
+// shorthand on ports[4] with one OpenAI model whose baseUrl is the mock,
+// and (mcpAddrs set) a stateless MCP bind on ports[5] to mcpAddrs[0] and a
+// stateful one on ports[6] to mcpAddrs[1], each one route with one `mcp`
+// backend of one streamable-HTTP target.
+func gatewayConfig(c config, ports [7]int, backendAddr, llmAddr string, mcpAddrs [2]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "config:\n  adminAddr: 127.0.0.1:%d\n  statsAddr: 127.0.0.1:%d\n  readinessAddr: 127.0.0.1:%d\n",
 		ports[0], ports[1], ports[2])
@@ -554,6 +644,13 @@ func gatewayConfig(c config, ports [5]int, backendAddr, llmAddr string) string {
 		fmt.Fprintf(&b, "  logging:\n    level: %s\n", c.logLevel)
 	}
 	fmt.Fprintf(&b, "binds:\n- port: %d\n  listeners:\n  - routes:\n    - backends:\n      - host: %s\n", ports[3], backendAddr)
+	for i, mode := range []string{"stateless", "stateful"} {
+		if mcpAddrs[i] == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "- port: %d\n  listeners:\n  - routes:\n    - backends:\n      - mcp:\n          statefulMode: %s\n          targets:\n          - name: everything\n            mcp: {host: \"http://%s%s\"}\n",
+			ports[5+i], mode, mcpAddrs[i], mcpPath)
+	}
 	if llmAddr != "" {
 		fmt.Fprintf(&b, "llm:\n  port: %d\n  models:\n  - name: %s\n    provider: openAI\n    params: {model: %s, baseUrl: \"http://%s/v1\", apiKey: bench-key}\n",
 			ports[4], llmModel, llmModel, llmAddr)
@@ -573,10 +670,11 @@ func freePorts(ports []int) error {
 }
 
 // startGateway writes the config, starts the gateway and waits until it
-// is ready and serves both a plain request and a chat completion. urls
-// are the HTTP bind's and the LLM bind's.
-func startGateway(ctx context.Context, c config, tmp, backendAddr, llmAddr string) (gw *child, urls [2]string, adminURL string, err error) {
-	var ports [5]int
+// is ready and serves a plain request, a chat completion and (with
+// mcpAddrs) an MCP tools/call and initialize. urls are the HTTP bind's,
+// the LLM bind's and the stateless and stateful MCP binds'.
+func startGateway(ctx context.Context, c config, tmp, backendAddr, llmAddr string, mcpAddrs [2]string) (gw *child, urls [4]string, adminURL string, err error) {
+	var ports [7]int
 	if err := freePorts(ports[:]); err != nil {
 		return nil, urls, "", err
 	}
@@ -584,14 +682,23 @@ func startGateway(ctx context.Context, c config, tmp, backendAddr, llmAddr strin
 		return nil, urls, "", err
 	}
 	cfgPath := filepath.Join(tmp, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(c, ports, backendAddr, llmAddr)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(c, ports, backendAddr, llmAddr, mcpAddrs)), 0o600); err != nil {
 		return nil, urls, "", err
 	}
-	urls = [2]string{fmt.Sprintf("http://127.0.0.1:%d", ports[3]), fmt.Sprintf("http://127.0.0.1:%d", ports[4])}
+	for i, p := range ports[3:] {
+		urls[i] = fmt.Sprintf("http://127.0.0.1:%d", p)
+	}
 	adminURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	client := &http.Client{Timeout: 2 * time.Second}
 	gw, _, err = launchGateway(ctx, c, cfgPath, ports[2], 30*time.Second, func() bool {
-		return ok(client, urls[0]+"/") && postOK(client, urls[1]+"/v1/chat/completions", llmRequest)
+		if !ok(client, urls[0]+"/") || !postOK(client, urls[1]+"/v1/chat/completions", llmRequest) {
+			return false
+		}
+		if mcpAddrs[0] == "" {
+			return true
+		}
+		_, _, err := mcpInitialize(client, urls[3]+mcpPath)
+		return mcpPostOK(client, urls[2]+mcpPath, mcpCallRequest) && err == nil
 	})
 	if err != nil {
 		return nil, urls, "", err

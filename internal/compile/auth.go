@@ -25,6 +25,7 @@ import (
 // each (or its error, under path.policies.<key>).
 func (c *compiler) security(path, bind, listener, name string, r *config.Route, p *config.Policies, add func(key string, mw pipeline.Middleware, err error)) {
 	pp := path + ".policies"
+	c.mcpRouteChecks(path, r, p)
 	if p.JWTAuth != nil {
 		mw, err := jwtMiddleware(p.JWTAuth)
 		add("jwtAuth", mw, err)
@@ -263,7 +264,7 @@ func readLimited(path string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
@@ -375,16 +376,7 @@ func (c *compiler) a2aPolicy(bind, listener, name string, r *config.Route, p *co
 	return a2a.New(a2a.Spec{OnMethod: c.deps.Metrics.A2A().Recorder(bind, listener, name)})
 }
 
-// Hooks for the MCP layer (compile/mcp.go). mcpAuthorization and
-// mcpAuthentication stay refused (builtRoutePolicies) until mcp.go uses
-// these and marks them built:
-//
-//	pol := rc.c.mcpAuthorization(rc.path+".policies.mcpAuthorization", p) // nil: no rules
-//	// per listed tool:   pol.Allowed(r, &cel.MCP{Method: "tools/list", Tool: cel.MCPTarget{Name: n, Target: t}})
-//	// per tools/call:    the same with Method "tools/call"; refused calls get a JSON-RPC error
-//	rs, err := mcpAuthentication(p.MCPAuthentication)                      // nil, nil: not configured
-//	// handler = rs.Middleware()(handler), so it also answers
-//	// /.well-known/oauth-protected-resource[/path] (the route must match that path).
+// The MCP policies: compile/mcp.go wires them into the MCP handler.
 
 // mcpAuthorization compiles `mcpAuthorization` rules (nil when absent or
 // when a rule does not compile: the error is recorded at the rule's path).
@@ -421,8 +413,3 @@ func mcpAuthentication(m *config.MCPAuthentication) (*jwtauth.ResourceServer, er
 	}
 	return jwtauth.NewResourceServer(spec)
 }
-
-var (
-	_ = (*compiler).mcpAuthorization // used by compile/mcp.go once MCP authorization is wired
-	_ = mcpAuthentication
-)

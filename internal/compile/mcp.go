@@ -14,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentgw/agentgateway/internal/cel"
 	"github.com/agentgw/agentgateway/internal/config"
 	"github.com/agentgw/agentgateway/internal/mcp"
+	"github.com/agentgw/agentgateway/internal/policy/jwtauth"
 )
 
 // mcpService builds an MCP route: one mcp backend federating its targets
@@ -26,7 +28,7 @@ func (rc *routeCtx) mcpService(p *config.Policies, b *config.Backend) http.Handl
 	m := b.MCP
 	c := rc.c
 	if b.Policies != nil {
-		c.refuseUnbuilt(rc.path+".backends[0].policies", b.Policies, set(), "backend policy on an mcp backend")
+		c.refuseUnbuilt(rc.path+".backends[0].policies", b.Policies, set("mcpAuthorization"), "backend policy on an mcp backend")
 	}
 	spec := mcp.Spec{
 		Route:        rc.listener + "/" + rc.name, // not the port: replicas may differ
@@ -64,6 +66,17 @@ func (rc *routeCtx) mcpService(p *config.Policies, b *config.Backend) http.Handl
 		c.snap.Warnings = append(c.snap.Warnings, warn)
 	}
 	spec.Key = key
+	spec.Authz = rc.mcpAuthz(p, b)
+	rs, err := mcpAuthentication(p.MCPAuthentication)
+	if err != nil {
+		c.errs.add(rc.path+".policies.mcpAuthentication", "%v", err)
+	}
+	if rs != nil {
+		rc.dump.Policies = append(rc.dump.Policies, "mcpAuthentication")
+		if res, ok := p.MCPAuthentication.ResourceMetadata["resource"].(string); ok && !slices.Contains(p.MCPAuthentication.Audiences, res) {
+			c.snap.Warnings = append(c.snap.Warnings, fmt.Sprintf("%s.policies.mcpAuthentication: audiences do not include resourceMetadata.resource %q: tokens issued for this resource (RFC 8707) will be refused", rc.path, res))
+		}
+	}
 
 	var routeHeaders []mcp.Header
 	if h := p.RequestHeaderModifier; h != nil {
@@ -90,7 +103,80 @@ func (rc *routeCtx) mcpService(p *config.Policies, b *config.Backend) http.Handl
 		return http.NotFoundHandler()
 	}
 	c.snap.closers = append(c.snap.closers, h.Close)
+	if rs != nil {
+		return rs.Middleware()(h)
+	}
 	return h
+}
+
+// mcpAuthz is the route's mcpAuthorization and the mcp backend's, both of
+// which must allow (nil when neither is set or a rule did not compile: the
+// error is recorded).
+func (rc *routeCtx) mcpAuthz(p *config.Policies, b *config.Backend) mcp.Authorizer {
+	var all allOf
+	if pol := rc.c.mcpAuthorization(rc.path+".policies.mcpAuthorization", p); pol != nil {
+		all = append(all, pol)
+	}
+	if b.Policies != nil && b.Policies.MCPAuthorization != nil {
+		if pol := rc.c.authzPolicy(rc.path+".backends[0].policies.mcpAuthorization", b.Policies.MCPAuthorization); pol != nil {
+			all = append(all, pol)
+		}
+	}
+	switch len(all) {
+	case 0:
+		return nil
+	case 1:
+		rc.dump.Policies = append(rc.dump.Policies, "mcpAuthorization")
+		return all[0]
+	}
+	rc.dump.Policies = append(rc.dump.Policies, "mcpAuthorization")
+	return all
+}
+
+// allOf allows what every one of its authorizers allows.
+type allOf []mcp.Authorizer
+
+func (a allOf) Allowed(r *http.Request, m *cel.MCP) bool {
+	for _, x := range a {
+		if !x.Allowed(r, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// mcpRouteChecks refuses the MCP policies on a route without an mcp
+// backend (they would protect nothing), and warns when mcpAuthentication's
+// metadata path is outside the route's matches (clients could not
+// discover the authorization server).
+func (c *compiler) mcpRouteChecks(path string, r *config.Route, p *config.Policies) {
+	if p.MCPAuthorization == nil && p.MCPAuthentication == nil {
+		return
+	}
+	hasMCP := false
+	for i := range r.Backends {
+		hasMCP = hasMCP || r.Backends[i].MCP != nil
+	}
+	if !hasMCP {
+		for key, set := range map[string]bool{"mcpAuthorization": p.MCPAuthorization != nil, "mcpAuthentication": p.MCPAuthentication != nil} {
+			if set {
+				c.errs.add(path+".policies."+key, "%s applies only to a route with an mcp backend", key)
+			}
+		}
+		return
+	}
+	if p.MCPAuthentication == nil || len(r.Matches) == 0 {
+		return
+	}
+	for _, m := range r.Matches {
+		switch pm := m.Path; {
+		case pm == nil, pm.PathPrefix != nil && strings.HasPrefix(jwtauth.WellKnownResource, strings.TrimSuffix(*pm.PathPrefix, "/")):
+			return
+		case pm.Regex != nil:
+			return // cannot tell; assume the author covered it
+		}
+	}
+	c.snap.Warnings = append(c.snap.Warnings, fmt.Sprintf("%s: mcpAuthentication serves its metadata at %s/<path>, which this route's matches exclude; add a match `pathPrefix: %s` so clients can discover the authorization server", path, jwtauth.WellKnownResource, jwtauth.WellKnownResource))
 }
 
 // sessionKey returns the key sealing MCP session ids: config.session.key,
@@ -261,7 +347,7 @@ func mcpTLS(t *config.BackendTLS) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: deref(t.Hostname), NextProtos: t.ALPN,
 		InsecureSkipVerify: t.Insecure} //nolint:gosec // explicit user opt-in
 	if t.Root != nil {
-		pem, err := os.ReadFile(*t.Root)
+		pem, err := os.ReadFile(*t.Root) //nolint:gosec // G703: the operator's config names the file
 		if err != nil {
 			return nil, fmt.Errorf("backendTLS.root: %w", err)
 		}

@@ -13,7 +13,8 @@ import (
 var builtRoutePolicies = set("requestHeaderModifier", "responseHeaderModifier", "requestRedirect",
 	"urlRewrite", "requestMirror", "directResponse", "cors", "timeout", "retry", "backendTLS",
 	"backendAuth", "a2a", "ai",
-	"jwtAuth", "apiKey", "basicAuth", "authorization", "extAuthz", "localRateLimit")
+	"jwtAuth", "apiKey", "basicAuth", "authorization", "extAuthz", "localRateLimit",
+	"mcpAuthorization", "mcpAuthentication")
 
 var builtBackendPolicies = set("requestHeaderModifier", "responseHeaderModifier", "backendTLS",
 	"backendAuth", "http", "a2a", "ai")

@@ -78,6 +78,7 @@ func (h *Handler) middleware(bind binder) mcp.Middleware {
 
 func (h *Handler) dispatch(ctx context.Context, s *session, ss *mcp.ServerSession, next mcp.MethodHandler, method string, req mcp.Request) (mcp.Result, error) {
 	s.touch()
+	ctx = h.withAccess(ctx, s, method, req)
 	if method != "initialize" && !strings.HasPrefix(method, "notifications/") && method != "ping" {
 		if ip := ss.InitializeParams(); ip != nil {
 			s.setInit(ip)
@@ -106,9 +107,9 @@ func (h *Handler) dispatch(ctx context.Context, s *session, ss *mcp.ServerSessio
 	case "logging/setLevel":
 		res, err := next(ctx, method, req)
 		if err == nil {
-			p := req.GetParams().(*mcp.SetLoggingLevelParams)
+			p := req.GetParams().(*mcp.SetLoggingLevelParams) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 			h.each(ctx, s, 'l', func(ctx context.Context, u *upstream, cs *mcp.ClientSession) error {
-				return cs.SetLoggingLevel(ctx, p)
+				return cs.SetLoggingLevel(ctx, p) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 			})
 		}
 		return res, err
@@ -183,8 +184,8 @@ func mergeCaps(dst, c *mcp.ServerCapabilities) {
 		}
 		dst.Resources = r
 	}
-	if c.Logging != nil {
-		dst.Logging = &mcp.LoggingCapabilities{}
+	if c.Logging != nil { //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
+		dst.Logging = &mcp.LoggingCapabilities{} //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 	}
 	if c.Completions != nil {
 		dst.Completions = &mcp.CompletionCapabilities{}
@@ -299,7 +300,11 @@ func (h *Handler) listTools(ctx context.Context, s *session) (*mcp.ListToolsResu
 		return nil, err
 	}
 	out := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
+	az := accessFrom(ctx)
 	merge(h, s, 't', rs, func(t *mcp.Tool) string { return t.Name }, func(u *upstream, t *mcp.Tool) {
+		if !az.allow('t', u.t.Name, t.Name) {
+			return
+		}
 		c := *t
 		c.Name = h.expose(u.t.Name, t.Name)
 		out.Tools = append(out.Tools, &c)
@@ -321,7 +326,11 @@ func (h *Handler) listPrompts(ctx context.Context, s *session) (*mcp.ListPrompts
 		return nil, err
 	}
 	out := &mcp.ListPromptsResult{Prompts: []*mcp.Prompt{}}
+	az := accessFrom(ctx)
 	merge(h, s, 'p', rs, func(p *mcp.Prompt) string { return p.Name }, func(u *upstream, p *mcp.Prompt) {
+		if !az.allow('p', u.t.Name, p.Name) {
+			return
+		}
 		c := *p
 		c.Name = h.expose(u.t.Name, p.Name)
 		out.Prompts = append(out.Prompts, &c)
@@ -343,7 +352,11 @@ func (h *Handler) listResources(ctx context.Context, s *session) (*mcp.ListResou
 		return nil, err
 	}
 	out := &mcp.ListResourcesResult{Resources: []*mcp.Resource{}}
+	az := accessFrom(ctx)
 	merge(h, s, 'r', rs, func(r *mcp.Resource) string { return r.URI }, func(u *upstream, r *mcp.Resource) {
+		if !az.allow('r', u.t.Name, r.URI) {
+			return
+		}
 		c := *r
 		c.URI = h.exposeURI(u.t.Name, r.URI)
 		out.Resources = append(out.Resources, &c)
@@ -365,7 +378,11 @@ func (h *Handler) listTemplates(ctx context.Context, s *session) (*mcp.ListResou
 		return nil, err
 	}
 	out := &mcp.ListResourceTemplatesResult{ResourceTemplates: []*mcp.ResourceTemplate{}}
+	az := accessFrom(ctx)
 	merge(h, s, 'T', rs, func(r *mcp.ResourceTemplate) string { return r.URITemplate }, func(u *upstream, r *mcp.ResourceTemplate) {
+		if !az.allow('T', u.t.Name, r.URITemplate) {
+			return
+		}
 		c := *r
 		c.URITemplate = h.exposeURI(u.t.Name, r.URITemplate)
 		out.ResourceTemplates = append(out.ResourceTemplates, &c)
@@ -378,8 +395,11 @@ func (h *Handler) callTool(ctx context.Context, s *session, p *mcp.CallToolParam
 	if err != nil {
 		return nil, err
 	}
+	if err := accessFrom(ctx).check('t', u.t.Name, name, p.Name); err != nil {
+		return nil, err
+	}
 	var res *mcp.CallToolResult
-	err = u.do(ctx, h.spec.CallTimeout, false, func(ctx context.Context, cs *mcp.ClientSession) error {
+	err = u.do(withProgress(ctx, p.GetProgressToken()), h.spec.CallTimeout, false, func(ctx context.Context, cs *mcp.ClientSession) error {
 		var args any = map[string]any{} // absent or null arguments are sent as {}
 		if a := strings.TrimSpace(string(p.Arguments)); a != "" && a != "null" {
 			args = p.Arguments
@@ -400,8 +420,11 @@ func (h *Handler) getPrompt(ctx context.Context, s *session, p *mcp.GetPromptPar
 	if err != nil {
 		return nil, err
 	}
+	if err := accessFrom(ctx).check('p', u.t.Name, name, p.Name); err != nil {
+		return nil, err
+	}
 	var res *mcp.GetPromptResult
-	err = u.do(ctx, h.spec.CallTimeout, true, func(ctx context.Context, cs *mcp.ClientSession) error {
+	err = u.do(withProgress(ctx, p.GetProgressToken()), h.spec.CallTimeout, true, func(ctx context.Context, cs *mcp.ClientSession) error {
 		var err error
 		res, err = cs.GetPrompt(ctx, &mcp.GetPromptParams{Meta: p.Meta, Name: name, Arguments: p.Arguments})
 		return err
@@ -423,8 +446,11 @@ func (h *Handler) readResource(ctx context.Context, s *session, p *mcp.ReadResou
 	if err != nil {
 		return nil, err
 	}
+	if err := accessFrom(ctx).check('r', u.t.Name, uri, p.URI); err != nil {
+		return nil, err
+	}
 	var res *mcp.ReadResourceResult
-	err = u.do(ctx, h.spec.CallTimeout, true, func(ctx context.Context, cs *mcp.ClientSession) error {
+	err = u.do(withProgress(ctx, p.GetProgressToken()), h.spec.CallTimeout, true, func(ctx context.Context, cs *mcp.ClientSession) error {
 		var err error
 		res, err = cs.ReadResource(ctx, &mcp.ReadResourceParams{Meta: p.Meta, URI: uri})
 		return err
@@ -468,6 +494,9 @@ func (h *Handler) subscription(ctx context.Context, bind binder, ss *mcp.ServerS
 	}
 	u, uri, err := h.resolve(ctx, s, 'r', exposed)
 	if err != nil {
+		return err
+	}
+	if err := accessFrom(ctx).check('r', u.t.Name, uri, exposed); err != nil {
 		return err
 	}
 	method := "resources/subscribe"
@@ -516,6 +545,13 @@ func (h *Handler) completeIn(ctx context.Context, bind binder, req *mcp.Complete
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown ref type %q", ref.Type)}
 	}
 	if err != nil {
+		return nil, err
+	}
+	kind, name, exposed := byte('p'), ref.Name, req.Params.Ref.Name
+	if ref.Type == "ref/resource" {
+		kind, name, exposed = 'T', ref.URI, req.Params.Ref.URI
+	}
+	if err := accessFrom(ctx).check(kind, u.t.Name, name, exposed); err != nil {
 		return nil, err
 	}
 	p := *req.Params

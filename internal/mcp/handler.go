@@ -37,6 +37,8 @@ type Handler struct {
 	deleted  map[string]time.Time     // ids DELETEd here, refused until they idle out
 	closed   bool
 	stop     chan struct{}
+
+	reqs sync.Map // client requests being served, by requestHeader key (authz.go)
 }
 
 type sseSession struct {
@@ -200,6 +202,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		defer h.keep(r)()
 		h.stateless.ServeHTTP(w, r)
 	case r.Method == http.MethodPost:
 		h.servePOST(w, r)
@@ -244,6 +247,7 @@ func (h *Handler) servePOST(w http.ResponseWriter, r *http.Request) {
 	s.active.Add(1)
 	defer s.active.Add(-1)
 	s.touch()
+	defer h.keep(r)()
 	s.sh.ServeHTTP(w, r)
 }
 
@@ -445,7 +449,7 @@ func (h *Handler) deleteRemote(ctx context.Context, st *sealedState) {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			req, err := http.NewRequestWithContext(ctx, http.MethodDelete, t.URL, nil)
+			req, err := http.NewRequestWithContext(ctx, http.MethodDelete, t.URL, nil) //nolint:gosec // G704: the target URL comes from the operator's config
 			if err == nil {
 				req.Header.Set("Mcp-Session-Id", up.ID)
 				if resp, err := newUpstreamRT(t).RoundTrip(req); err == nil {
@@ -469,6 +473,7 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request) {
 	s := h.newSession("")
 	srv := h.newServer(s.bind(), "")
 	s.srv = srv
+	s.streamReq = r
 	h.mu.Lock()
 	h.sse[id] = &sseSession{s: s, t: t}
 	h.mu.Unlock()

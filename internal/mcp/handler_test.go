@@ -31,8 +31,25 @@ type echoIn struct {
 func newUpstream(t *testing.T, name string) *upstreamServer {
 	t.Helper()
 	u := &upstreamServer{}
+	srv := newUpstreamServer(name, func() { u.inits.Add(1) })
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.lastHdr.Store(r.Header.Clone())
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+// newUpstreamServer is the MCP server behind newUpstream; onInit runs on
+// each initialized notification.
+func newUpstreamServer(name string, onInit ...func()) *mcp.Server {
 	srv := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1"}, &mcp.ServerOptions{
-		InitializedHandler: func(context.Context, *mcp.InitializedRequest) { u.inits.Add(1) },
+		InitializedHandler: func(context.Context, *mcp.InitializedRequest) {
+			for _, f := range onInit {
+				f()
+			}
+		},
 		SubscribeHandler:   func(context.Context, *mcp.SubscribeRequest) error { return nil },
 		UnsubscribeHandler: func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
 	})
@@ -46,7 +63,7 @@ func newUpstream(t *testing.T, name string) *upstreamServer {
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "done"}}}, nil, nil
 	})
 	mcp.AddTool(srv, &mcp.Tool{Name: "sample"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, any, error) {
-		res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{MaxTokens: 10, Messages: []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: in.Text}}}})
+		res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{MaxTokens: 10, Messages: []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: in.Text}}}}) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 		if err != nil {
 			return nil, nil, err
 		}
@@ -58,13 +75,7 @@ func newUpstream(t *testing.T, name string) *upstreamServer {
 	srv.AddResource(&mcp.Resource{URI: "test://static/1", Name: "one"}, func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: name + " resource"}}}, nil
 	})
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
-	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.lastHdr.Store(r.Header.Clone())
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(u.Close)
-	return u
+	return srv
 }
 
 func gateway(t *testing.T, spec Spec) (*Handler, *httptest.Server) {
@@ -201,24 +212,32 @@ func TestPrefixNeverDropsCollisions(t *testing.T) {
 func TestNotificationsAndSamplingRelayed(t *testing.T) {
 	up := newUpstream(t, "one")
 	_, gw := gateway(t, Spec{Targets: []*TargetSpec{target("one", up)}})
-	var progress atomic.Int32
+	progress := make(chan float64, 16)
 	cs := connect(t, gw.URL+"/mcp", &mcp.ClientOptions{
-		ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) { progress.Add(1) },
-		CreateMessageHandler: func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
-			return &mcp.CreateMessageResult{Model: "m", Role: "assistant", Content: &mcp.TextContent{Text: "sampled " + req.Params.Messages[0].Content.(*mcp.TextContent).Text}}, nil
+		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+			progress <- req.Params.Progress
+		},
+		CreateMessageHandler: func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) { //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
+			return &mcp.CreateMessageResult{Model: "m", Role: "assistant", Content: &mcp.TextContent{Text: "sampled " + req.Params.Messages[0].Content.(*mcp.TextContent).Text}}, nil //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 		},
 	})
 	p := &mcp.CallToolParams{Name: "progress", Arguments: map[string]any{"text": ""}}
 	p.SetProgressToken("tok")
 	if res, err := cs.CallTool(context.Background(), p); err != nil || res.IsError {
-		t.Fatal(err, res.Content[0].(*mcp.TextContent).Text)
+		t.Fatal(err, res)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for progress.Load() < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if progress.Load() != 3 {
-		t.Fatalf("progress notifications: %d", progress.Load())
+	// The gateway writes the three notifications before the result (see
+	// TestProgressPrecedesResultOnItsStream); the SDK client hands them to
+	// its handler goroutine, which may run after CallTool returned.
+	for want := 1.0; want <= 3; want++ {
+		select {
+		case got := <-progress:
+			if got != want {
+				t.Fatalf("progress %v, want %v", got, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("progress notification %v never arrived", want)
+		}
 	}
 	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "sample", Arguments: map[string]any{"text": "q"}})
 	if err != nil || text(t, res) != "sampled q" {
@@ -289,9 +308,10 @@ func TestFailOpenAndFailClosed(t *testing.T) {
 	targets := []*TargetSpec{target("good", good), {Name: "bad", Kind: KindStreamable, URL: hang.URL}}
 	_, open := gateway(t, Spec{FailOpen: true, ListTimeout: 500 * time.Millisecond, Targets: targets})
 	cs := connect(t, open.URL+"/mcp", nil)
-	start := time.Now()
-	if got := toolNames(t, cs); len(got) != 3 || time.Since(start) > 3*time.Second {
-		t.Fatalf("failOpen: %v after %s", got, time.Since(start))
+	// failOpen: the healthy target's tools (bad failed to initialize and
+	// is skipped; its calls fail fast while it backs off).
+	if got := toolNames(t, cs); len(got) != 3 {
+		t.Fatalf("failOpen: %v", got)
 	}
 	_, closed := gateway(t, Spec{Targets: targets})
 	c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
@@ -436,7 +456,7 @@ func TestUpstreamSessionReinitializedAfterExpiry(t *testing.T) {
 		rp.Header = r.Header.Clone()
 		resp, err := http.DefaultTransport.RoundTrip(rp)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()

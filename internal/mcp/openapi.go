@@ -203,7 +203,7 @@ func (o *operation) handler(client *http.Client, base string, headers []Header) 
 		if err != nil {
 			return toolError(fmt.Sprintf("%s %s: %v", o.method, o.path, err)), nil
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxOpenAPIResponse))
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return toolError(fmt.Sprintf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))), nil

@@ -30,6 +30,9 @@ type session struct {
 	ups       []*upstream // in target order
 	connected bool        // upstreams were connected (or given up on)
 	names     *nameIndex  // for prefixMode never with several targets
+	// streamReq is the GET that opened a legacy SSE session: its identity
+	// authorizes the session's requests (authz.go).
+	streamReq *http.Request
 
 	// borrowed: the SDK owns ss (stateless requests); close leaves it open.
 	borrowed bool
@@ -66,6 +69,10 @@ func (s *session) setInit(p *mcp.InitializeParams) {
 
 // clientCaps mirrors the downstream client's capabilities upstream, so a
 // target only asks for sampling, elicitation or roots when the client has them.
+// Sampling and roots are deprecated as of 2026-07-28 and still relayed for
+// older protocol versions.
+//
+//nolint:staticcheck // SA1019, see above
 func (s *session) clientCaps() *mcp.ClientCapabilities {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,16 +180,6 @@ func (s *session) close(detach bool) {
 
 // live returns the upstreams to fan out to.
 func (s *session) live() []*upstream { return s.ups }
-
-// target returns the upstream for a target name.
-func (s *session) target(name string) *upstream {
-	for _, u := range s.ups {
-		if u.t.Name == name {
-			return u
-		}
-	}
-	return nil
-}
 
 // bind returns a binder that ties the session to the server session the
 // SDK creates for it.

@@ -84,6 +84,10 @@ type Spec struct {
 	AllowedOrigins []string
 	// DNSRebinding requires a loopback Host and Origin.
 	DNSRebinding bool
+	// Authz is mcpAuthorization (nil: everything allowed): lists show only
+	// the tools, prompts and resources it allows, and calls of others are
+	// refused. See authz.go.
+	Authz Authorizer
 
 	ListTimeout  time.Duration
 	CallTimeout  time.Duration

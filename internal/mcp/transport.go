@@ -3,7 +3,6 @@ package mcp
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +34,7 @@ type upstreamRT struct {
 	base    http.RoundTripper
 	headers []Header
 	detach  atomic.Bool
+	order   bool // order SSE bodies (streamable targets; see order.go)
 
 	mu     sync.Mutex
 	resume *sealedUp
@@ -87,7 +87,11 @@ func (rt *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r2 := req.Clone(req.Context())
 	applyHeaders(r2.Header, rt.headers)
-	return rt.base.RoundTrip(r2)
+	resp, err := rt.base.RoundTrip(r2)
+	if err == nil && rt.order && resp.Body != nil && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		resp.Body = newOrderedBody(req.Context(), resp.Body)
+	}
+	return resp, err
 }
 
 func (rt *upstreamRT) fakeInitialize(req *http.Request, r *jsonrpc.Request, st *sealedUp) (*http.Response, error) {
@@ -159,7 +163,7 @@ func (pp *procPool) start(t *TargetSpec, log *slog.Logger) (*process, error) {
 	default:
 		return nil, fmt.Errorf("too many stdio processes (limit %d)", cap(pp.sem))
 	}
-	cmd := exec.Command(t.Cmd, t.Args...)
+	cmd := exec.Command(t.Cmd, t.Args...) //nolint:gosec // G204: the operator's config names the stdio command
 	if t.ClearEnv {
 		cmd.Env = []string{}
 	} else {
@@ -231,5 +235,3 @@ func (l *lineLog) emit() {
 		l.log.Info("mcp target stderr", "target", l.target, "line", line)
 	}
 }
-
-var errNoSession = errors.New("session not found")

@@ -108,6 +108,7 @@ func (u *upstream) connect(ctx context.Context) error {
 		transport = p.transport()
 	case KindStreamable, KindSSE:
 		rt = newUpstreamRT(u.t)
+		rt.order = u.t.Kind == KindStreamable
 		if resume != nil && resume.ID != "" && u.t.Kind == KindStreamable {
 			rt.resumeWith(resume)
 		}
@@ -128,7 +129,7 @@ func (u *upstream) connect(ctx context.Context) error {
 		}
 		transport = ct
 	}
-	capt := &capture{Transport: transport, detach: u.t.Kind == KindSSE}
+	capt := &capture{Transport: transport, detach: u.t.Kind == KindSSE, order: u.t.Kind != KindStreamable}
 	client := mcp.NewClient(&mcp.Implementation{Name: "agentgateway", Version: version.Version}, &mcp.ClientOptions{
 		Capabilities: u.s.clientCaps(),
 	})
@@ -283,15 +284,56 @@ func (u *upstream) track(ctx *context.Context) func() {
 
 // related returns the newest live downstream request context, or a
 // detached one (the client's standalone stream).
-func (u *upstream) related() context.Context {
+func (u *upstream) related() context.Context { return u.relatedTo(nil) }
+
+// relatedTo is related, preferring the request whose progress token is
+// token (so progress goes to the call it is about, among concurrent ones).
+func (u *upstream) relatedTo(token any) context.Context {
+	if !scalarToken(token) {
+		token = nil
+	}
 	u.imu.Lock()
 	defer u.imu.Unlock()
+	var newest context.Context
 	for i := len(u.inflight) - 1; i >= 0; i-- {
-		if c := *u.inflight[i]; c.Err() == nil {
+		c := *u.inflight[i]
+		if c.Err() != nil {
+			continue
+		}
+		if token == nil || c.Value(progressKey{}) == token {
 			return c
 		}
+		if newest == nil {
+			newest = c
+		}
+	}
+	if newest != nil {
+		return newest
 	}
 	return context.Background()
+}
+
+// progressKey marks a downstream request context with the progress token
+// of the request (withProgress).
+type progressKey struct{}
+
+// withProgress records the request's progress token in ctx, for relatedTo.
+func withProgress(ctx context.Context, token any) context.Context {
+	if !scalarToken(token) {
+		return ctx
+	}
+	return context.WithValue(ctx, progressKey{}, token)
+}
+
+// scalarToken reports whether a decoded progress token is a string or a
+// number, as the spec requires: only those are compared (comparing two
+// decoded objects would panic).
+func scalarToken(t any) bool {
+	switch t.(type) {
+	case string, float64, int64, int:
+		return true
+	}
+	return false
 }
 
 // relay is the upstream client's receiving middleware: requests the target
@@ -302,13 +344,13 @@ func (u *upstream) relay(next mcp.MethodHandler) mcp.MethodHandler {
 		ss := u.s.server()
 		switch method {
 		case "sampling/createMessage":
-			p, ok := req.GetParams().(*mcp.CreateMessageWithToolsParams)
+			p, ok := req.GetParams().(*mcp.CreateMessageWithToolsParams) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 			if !ok || ss == nil {
 				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "sampling is not available"}
 			}
 			c, cancel := u.bounded(ctx)
 			defer cancel()
-			return ss.CreateMessageWithTools(c, p)
+			return ss.CreateMessageWithTools(c, p) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 		case "elicitation/create":
 			p, ok := req.GetParams().(*mcp.ElicitParams)
 			if !ok || ss == nil {
@@ -318,13 +360,13 @@ func (u *upstream) relay(next mcp.MethodHandler) mcp.MethodHandler {
 			defer cancel()
 			return ss.Elicit(c, p)
 		case "roots/list":
-			p, _ := req.GetParams().(*mcp.ListRootsParams)
+			p, _ := req.GetParams().(*mcp.ListRootsParams) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 			if ss == nil {
 				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "roots are not available"}
 			}
 			c, cancel := u.bounded(ctx)
 			defer cancel()
-			return ss.ListRoots(c, p)
+			return ss.ListRoots(c, p) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 		case "ping":
 			return next(ctx, method, req)
 		}
@@ -332,6 +374,15 @@ func (u *upstream) relay(next mcp.MethodHandler) mcp.MethodHandler {
 			switch method {
 			case "notifications/cancelled", "notifications/subscriptions/acknowledged":
 				// Cancels name upstream request ids the client never saw.
+			case "notifications/progress":
+				if releaseBarrier(req.GetParams()) {
+					break
+				}
+				var token any
+				if p, ok := req.GetParams().(*mcp.ProgressNotificationParams); ok && p != nil {
+					token = p.ProgressToken
+				}
+				u.s.forward(u.relatedTo(token), u, method, req.GetParams())
 			default:
 				u.s.forward(u.related(), u, method, req.GetParams())
 			}
@@ -372,13 +423,22 @@ type capture struct {
 	// detach keeps the connection alive after ctx ends (the SSE client
 	// transport ties its stream to the context it connects with).
 	detach bool
+	// order wraps the connection in an orderedConn (order.go).
+	order bool
 }
 
 func (c *capture) Connect(ctx context.Context) (mcp.Connection, error) {
+	conn, err := c.connect(ctx)
+	if err == nil && c.order {
+		conn = newOrderedConn(conn)
+	}
+	c.conn = conn
+	return conn, err
+}
+
+func (c *capture) connect(ctx context.Context) (mcp.Connection, error) {
 	if !c.detach {
-		conn, err := c.Transport.Connect(ctx)
-		c.conn = conn
-		return conn, err
+		return c.Transport.Connect(ctx)
 	}
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, cancel)
@@ -393,7 +453,6 @@ func (c *capture) Connect(ctx context.Context) (mcp.Connection, error) {
 		cancel()
 		return nil, err
 	}
-	c.conn = conn
 	return conn, nil
 }
 
@@ -425,7 +484,7 @@ func capsString(c *mcp.ServerCapabilities) string {
 			b.WriteByte('s')
 		}
 	}
-	if c.Logging != nil {
+	if c.Logging != nil { //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
 		b.WriteByte('l')
 	}
 	if c.Completions != nil {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -49,15 +50,42 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
+// Ports handed to gateway configs come from a range below the kernel's
+// ephemeral range (net.ipv4.ip_local_port_range, 32768–60999 by default), so
+// a loopback server bound to :0 elsewhere in the tests (httptest, upstream
+// fakes) can never take a port between the moment it is handed out and the
+// moment the gateway binds it. Each port is handed out once per run; the
+// start is spread by PID so two test processes rarely meet.
+const (
+	portRangeLo = 20000
+	portRangeHi = 32000
+)
+
+var nextPort atomic.Int32
+
+func init() {
+	nextPort.Store(int32(portRangeLo + (os.Getpid()%100)*((portRangeHi-portRangeLo)/100)))
+}
+
+// freePort returns a loopback TCP port that was free a moment ago and that
+// no other test of this run was given.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for i := 0; i < portRangeHi-portRangeLo; i++ {
+		p := int(nextPort.Add(1))
+		if p >= portRangeHi {
+			nextPort.CompareAndSwap(int32(p), portRangeLo)
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in the test range")
+	return 0
 }
 
 // Gateway is a running agentgateway process.

@@ -90,6 +90,20 @@ func waitPort(t testing.TB, addr string) {
 	t.Fatalf("%s not listening after 15s", addr)
 }
 
+// mcpEventually waits for a state the test cannot be told about (a process
+// restarted), checking every 25 ms; the 30 s bound is only a backstop for a
+// loaded machine, not a timing assertion.
+func mcpEventually(t testing.TB, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
 // everythingHTTP starts @modelcontextprotocol/server-everything in
 // streamableHttp (or sse) mode and returns its base URL.
 func everythingHTTP(t testing.TB, mode string) string {
@@ -157,9 +171,15 @@ func mcpConnect(t testing.TB, url string, opts *mcp.ClientOptions) *mcp.ClientSe
 	c := mcp.NewClient(&mcp.Implementation{Name: "agentgateway-e2e-go", Version: "1"}, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var tr mcp.Transport = &mcp.StreamableClientTransport{Endpoint: url, MaxRetries: -1}
+	// Its own connections, closed after the session and before the gateway
+	// stops: concurrent requests can leave a dialled, never used connection,
+	// which would hold the gateway's drain for 5 s (net/http).
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(base.CloseIdleConnections)
+	hc := &http.Client{Transport: base}
+	var tr mcp.Transport = &mcp.StreamableClientTransport{Endpoint: url, MaxRetries: -1, HTTPClient: hc}
 	if strings.HasSuffix(url, "/sse") {
-		tr = &mcp.SSEClientTransport{Endpoint: url}
+		tr = &mcp.SSEClientTransport{Endpoint: url, HTTPClient: hc}
 		ctx = context.Background() // the SSE client's stream lives as long as this context
 	}
 	cs, err := c.Connect(ctx, tr, nil)

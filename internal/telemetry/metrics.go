@@ -80,7 +80,10 @@ type Metrics struct {
 	portConns atomic.Pointer[map[int]*ConnMetrics] // ConnHook's per-port handles, copy-on-write
 	portMu    sync.Mutex
 
-	llm *LLMMetrics // gen_ai_* metrics of the LLM gateway
+	llm      *LLMMetrics // gen_ai_* metrics of the LLM gateway
+	mcp      *MCPMetrics
+	extAuthz *ExtAuthzMetrics
+	a2a      *A2AMetrics
 }
 
 // Label names, in the order the vectors declare them.
@@ -171,6 +174,9 @@ func NewMetricsWithOptions(o Options) *Metrics {
 		m.downstreamConns, m.downstreamActive, m.reloads, m.lastReloadSuccess,
 		m.lastReloadOK, m.buildInfo)
 	m.llm = newLLMMetrics(reg)
+	m.mcp = newMCPMetrics(reg)
+	m.extAuthz = newExtAuthzMetrics(reg)
+	m.a2a = newA2AMetrics(reg)
 
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		Registry:          reg, // exports promhttp_metric_handler_errors_total
@@ -597,18 +603,10 @@ type MCPMetrics struct {
 	errors   *prometheus.CounterVec
 }
 
-var (
-	mcpMetricsMu sync.Mutex
-	mcpMetrics   = map[*Metrics]*MCPMetrics{}
-)
+// MCP returns the MCP metrics.
+func (m *Metrics) MCP() *MCPMetrics { return m.mcp }
 
-// MCP returns the MCP metrics of m, registering them on first use.
-func (m *Metrics) MCP() *MCPMetrics {
-	mcpMetricsMu.Lock()
-	defer mcpMetricsMu.Unlock()
-	if mm := mcpMetrics[m]; mm != nil {
-		return mm
-	}
+func newMCPMetrics(reg *prometheus.Registry) *MCPMetrics {
 	labels := []string{"method", "server", "resource"}
 	mm := &MCPMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -622,8 +620,7 @@ func (m *Metrics) MCP() *MCPMetrics {
 			Help:      "The total number of MCP requests to MCP targets that failed (no answer, transport error or JSON-RPC error).",
 		}, labels),
 	}
-	m.reg.MustRegister(mm.requests, mm.errors)
-	mcpMetrics[m] = mm
+	reg.MustRegister(mm.requests, mm.errors)
 	return mm
 }
 
@@ -646,26 +643,16 @@ type ExtAuthzMetrics struct{ checks *prometheus.CounterVec }
 // method name, "agent_card", or "other").
 type A2AMetrics struct{ requests *prometheus.CounterVec }
 
-var (
-	protoMetricsMu sync.Mutex
-	extAuthzOf     = map[*Metrics]*ExtAuthzMetrics{}
-	a2aOf          = map[*Metrics]*A2AMetrics{}
-)
+// ExtAuthz returns the extAuthz metrics.
+func (m *Metrics) ExtAuthz() *ExtAuthzMetrics { return m.extAuthz }
 
-// ExtAuthz returns the extAuthz metrics of m, registering them on first use.
-func (m *Metrics) ExtAuthz() *ExtAuthzMetrics {
-	protoMetricsMu.Lock()
-	defer protoMetricsMu.Unlock()
-	if em := extAuthzOf[m]; em != nil {
-		return em
-	}
+func newExtAuthzMetrics(reg *prometheus.Registry) *ExtAuthzMetrics {
 	em := &ExtAuthzMetrics{checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace,
 		Name:      "ext_authz_checks_total",
 		Help:      "The total number of external authorization checks, by route and result (allow, deny, error: the service could not answer).",
 	}, []string{"bind", "listener", "route", "result"})}
-	m.reg.MustRegister(em.checks)
-	extAuthzOf[m] = em
+	reg.MustRegister(em.checks)
 	return em
 }
 
@@ -685,20 +672,16 @@ func (em *ExtAuthzMetrics) Recorder(bind, listener, route string) func(result st
 	}
 }
 
-// A2A returns the A2A metrics of m, registering them on first use.
-func (m *Metrics) A2A() *A2AMetrics {
-	protoMetricsMu.Lock()
-	defer protoMetricsMu.Unlock()
-	if am := a2aOf[m]; am != nil {
-		return am
-	}
+// A2A returns the A2A metrics.
+func (m *Metrics) A2A() *A2AMetrics { return m.a2a }
+
+func newA2AMetrics(reg *prometheus.Registry) *A2AMetrics {
 	am := &A2AMetrics{requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace,
 		Name:      "a2a_requests_total",
 		Help:      "The total number of A2A requests, by route and method (JSON-RPC or REST method name, agent_card, or other).",
 	}, []string{"bind", "listener", "route", "method"})}
-	m.reg.MustRegister(am.requests)
-	a2aOf[m] = am
+	reg.MustRegister(am.requests)
 	return am
 }
 

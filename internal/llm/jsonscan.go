@@ -266,3 +266,31 @@ func HasQuotedFold(data []byte, key string) bool {
 	}
 	return false
 }
+
+var peekKeys = []string{"model", "usage"}
+
+// PeekResponse reads only the model and usage of a non-streamed answer
+// that goes back to a client of the same dialect unchanged (Raw), without
+// decoding the content. usage decodes the dialect's usage object; full is
+// the dialect's complete parse, which decides whenever the body is not
+// plain JSON with those keys (invalid JSON, case-folded or escaped keys, a
+// model that is not a string) so both paths agree on every input.
+func PeekResponse(body []byte, d Dialect, usage func([]byte) (*Usage, error), full func([]byte) (*Response, error)) (*Response, error) {
+	var v [2][]byte
+	if !Valid(body) || !TopLevelValues(body, peekKeys, v[:]) {
+		return full(body)
+	}
+	resp := &Response{Dialect: d, Raw: body}
+	var ok bool
+	if resp.Model, ok = PeekString(v[0]); !ok && len(v[0]) > 0 && string(v[0]) != "null" {
+		return full(body)
+	}
+	if len(v[1]) > 0 && string(v[1]) != "null" {
+		u, err := usage(v[1])
+		if err != nil {
+			return nil, err
+		}
+		resp.Usage = u
+	}
+	return resp, nil
+}

@@ -201,27 +201,17 @@ func ParseResponse(body []byte) (*llm.Response, error) {
 // the same dialect, who gets the body unchanged (Raw).
 func (p *Provider) PeekChat(body []byte) (*llm.Response, error) { return PeekResponse(body) }
 
-var respKeys = []string{"model", "usage"}
-
-// PeekResponse is ParseResponse without the content.
+// PeekResponse is ParseResponse without the content (see llm.PeekResponse).
 func PeekResponse(body []byte) (*llm.Response, error) {
-	var v [2][]byte
-	if !llm.Valid(body) || !llm.TopLevelValues(body, respKeys, v[:]) {
-		return ParseResponse(body) // not JSON, or unusual keys: the full parse decides
+	return llm.PeekResponse(body, llm.DialectAnthropic, decodeUsage, ParseResponse)
+}
+
+func decodeUsage(b []byte) (*llm.Usage, error) {
+	var w usage
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, err
 	}
-	resp := &llm.Response{Dialect: llm.DialectAnthropic, Raw: body}
-	var ok bool
-	if resp.Model, ok = llm.PeekString(v[0]); !ok && len(v[0]) > 0 && string(v[0]) != "null" {
-		return ParseResponse(body) // a model that is not a string: the full parse reports it
-	}
-	if len(v[1]) > 0 && string(v[1]) != "null" {
-		var w usage
-		if err := json.Unmarshal(v[1], &w); err != nil {
-			return nil, err
-		}
-		resp.Usage = w.canonical()
-	}
-	return resp, nil
+	return w.canonical(), nil
 }
 
 // ParseError implements llm.Provider.

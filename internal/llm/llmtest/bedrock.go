@@ -64,6 +64,8 @@ func Bedrock(t testing.TB, creds aws.Credentials, region string) *Fake {
 				f.bedrockConverse(w, model, body, k, false)
 			case "converse-stream":
 				f.bedrockConverse(w, model, body, k, true)
+			case "invoke":
+				f.bedrockInvoke(w, model, body) // embed.go
 			default:
 				bedrockErr(w, 404, "UnknownOperationException", "unknown operation "+op)
 			}

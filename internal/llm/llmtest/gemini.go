@@ -64,6 +64,8 @@ func (f *Fake) geminiRoute(w http.ResponseWriter, r *http.Request, body map[stri
 			return
 		}
 		f.geminiGenerate(w, model, body, k, true)
+	case "embedContent", "batchEmbedContents", "predict":
+		f.googleEmbed(w, r, model, method, body) // embed.go
 	default:
 		writeJSON(w, 404, geminiErr(404, "NOT_FOUND", "unknown method "+method))
 	}

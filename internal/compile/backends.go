@@ -95,12 +95,20 @@ func (rc *routeCtx) target(path string, rp *config.Policies, b *config.Backend) 
 	if bp.BackendAuth != nil {
 		auth = bp.BackendAuth
 	}
+	cloudAuth, auth, err := hostCloudAuth(auth, *b.Host) // backendAuth.gcp/aws/azure (cloudauth_host.go)
+	if err != nil {
+		c.errs.add(path, "%v", err)
+		return backend.Target{}, false
+	}
 	up, timeout, err := c.upstream(path+".host", name, *b.Host, tlsCfg, auth, bp.HTTP)
 	if err != nil {
 		c.errs.add(path, "%v", err)
 		return backend.Target{}, false
 	}
 	var h http.Handler = up
+	if cloudAuth != nil {
+		h = cloudAuth(h)
+	}
 	if bp.RequestHeaderModifier != nil || bp.ResponseHeaderModifier != nil {
 		mw, err := headers.New(headers.Spec{Request: modifier(bp.RequestHeaderModifier), Response: modifier(bp.ResponseHeaderModifier)})
 		if err != nil {

@@ -122,9 +122,9 @@ binds:
   listeners:
   - routes:
     - policies:
-        backendAuth: {gcp: {type: idToken}}
+        backendAuth: {gcp: {type: bogus}}
       backends: [{host: 127.0.0.1:1}]
-`, []string{"backendAuth.gcp"}},
+`, []string{"backendAuth.gcp.type"}},
 		{"directResponse bodyExpression", `
 binds:
 - port: 3000

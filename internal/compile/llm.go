@@ -16,14 +16,13 @@ import (
 	"github.com/agentgw/agentgateway/internal/llm/provider/anthropic"
 	"github.com/agentgw/agentgateway/internal/llm/provider/gemini"
 	"github.com/agentgw/agentgateway/internal/llm/provider/openai"
-	"github.com/agentgw/agentgateway/internal/llm/provider/vertex"
 )
 
 // builtAIPolicies are the keys of the `ai:` policy the LLM gateway serves.
 var builtAIPolicies = set("routes", "modelAliases")
 
 // builtLLMBackendAuth are the backendAuth kinds an LLM backend accepts.
-var builtLLMBackendAuth = set("key", "passthrough", "aws")
+var builtLLMBackendAuth = set("key", "passthrough", "aws", "gcp", "azure")
 
 // llmService builds an LLM route: every backend is an LLM provider (an
 // `ai` backend, possibly with groups, or a short openAI/anthropic/… form),
@@ -127,6 +126,9 @@ func (rc *routeCtx) llmBackend(path string, rp *config.Policies, b *config.Backe
 		if ai.ModelRouted {
 			spec.ModelRouted = true
 			out.Name = name
+		}
+		if ai.LLM != nil && !rc.modelRouting(ai.LLM, out, spec) {
+			return nil, false
 		}
 		pols := []*config.BackendPolicies{b.Policies, ai.Policies}
 		if ai.Policies != nil {
@@ -289,12 +291,8 @@ func (rc *routeCtx) llmTarget(rp *config.Policies, e *providerEntry, timeout tim
 			t.Key = k
 		}
 	}
-	if auth != nil && auth.AWS != nil && kind != "bedrock" {
-		c.errs.add(e.path+".backendAuth.aws", "backendAuth.aws signs requests to bedrock providers only")
-		return nil, false
-	}
-	if kind == "vertex" && t.Key == "" && !t.PassthroughAuth {
-		c.errs.add(e.path, "vertex needs an access token in backendAuth.key (or backendAuth.passthrough); discovering GCP credentials is not built")
+	if err := cloudAuthFits(kind, auth); err != nil {
+		c.errs.add(e.path, "%v", err)
 		return nil, false
 	}
 	if len(hdr) > 0 {
@@ -408,15 +406,11 @@ func (rc *routeCtx) buildProvider(e *providerEntry, auth *config.BackendAuth) (l
 	case p.Gemini != nil:
 		return gemini.New(gemini.Spec{Model: deref(p.Gemini.Model), Base: base}), nil
 	case p.Vertex != nil:
-		v := p.Vertex
-		if v.ProjectID == "" {
-			return nil, fmt.Errorf("vertex.projectId is required")
-		}
-		return vertex.New(vertex.Spec{Model: deref(v.Model), Project: v.ProjectID, Region: deref(v.Region), Base: base}), nil
+		return vertexProvider(p.Vertex, auth, base)
 	case p.Bedrock != nil:
 		return bedrockProvider(p.Bedrock, auth)
 	case p.Azure != nil:
-		return azureProvider(p.Azure, base)
+		return azureProvider(p.Azure, base, auth)
 	case p.Custom != nil && p.Custom.ProviderOverride != nil && len(p.Custom.Formats) == 0:
 		name := *p.Custom.ProviderOverride
 		hb, ok := presetHosts[name]
@@ -429,4 +423,69 @@ func (rc *routeCtx) buildProvider(e *providerEntry, auth *config.BackendAuth) (l
 		return openai.New(openai.Spec{Model: deref(p.Custom.Model), System: name, Host: hb[0], Base: base}), nil
 	}
 	return nil, fmt.Errorf("this provider kind is not served by this gateway yet (served: openAI, anthropic and the OpenAI-compatible presets)")
+}
+
+// modelRouting applies an llm: model's routing (visibility, passthrough,
+// header matches) to its backend and builds the route's virtual models
+// (carried by the first model). Errors name the llm: form's fields.
+func (rc *routeCtx) modelRouting(lr *config.LLMRouting, out *gateway.Backend, spec *gateway.Spec) bool {
+	ok := true
+	out.Internal = lr.Visibility == "internal"
+	switch lr.Passthrough {
+	case "detect":
+		out.Passthrough = llm.OpDetect
+	case "opaque":
+		out.Passthrough = llm.OpPassthrough
+	}
+	for i, m := range lr.Matches {
+		var hm gateway.HeaderMatch
+		for j, k := range m.Headers {
+			c, err := gateway.NewHeaderCond(k.Name, deref(k.Value.Exact), deref(k.Value.Regex))
+			if err != nil {
+				rc.c.errs.add(fmt.Sprintf("%s.matches[%d].headers[%d]", lr.Path, i, j), "%v", err)
+				ok = false
+				continue
+			}
+			hm = append(hm, c)
+		}
+		out.Matches = append(out.Matches, hm)
+	}
+	for i := range lr.VirtualModels {
+		vm := &lr.VirtualModels[i]
+		vp := fmt.Sprintf("llm.virtualModels[%d].routing", i)
+		v := &gateway.VirtualModel{Name: vm.Name}
+		switch r := vm.Routing; {
+		case r.Weighted != nil:
+			v.Kind = gateway.VirtualWeighted
+			for _, t := range r.Weighted.Targets {
+				w := 1
+				if t.Weight != nil {
+					w = *t.Weight
+				}
+				v.Targets = append(v.Targets, gateway.VirtualTarget{Model: t.Model, Weight: w})
+			}
+		case r.Failover != nil:
+			v.Kind = gateway.VirtualFailover
+			for _, t := range r.Failover.Targets {
+				v.Targets = append(v.Targets, gateway.VirtualTarget{Model: t.Model, Priority: t.Priority})
+			}
+		case r.Conditional != nil:
+			v.Kind = gateway.VirtualConditional
+			for j, t := range r.Conditional.Targets {
+				vt := gateway.VirtualTarget{Model: t.Model}
+				if t.When != nil {
+					c, err := gateway.CompileCondition(*t.When)
+					if err != nil {
+						rc.c.errs.add(fmt.Sprintf("%s.conditional.targets[%d].when", vp, j), "%v", err)
+						ok = false
+						continue
+					}
+					vt.When = c
+				}
+				v.Targets = append(v.Targets, vt)
+			}
+		}
+		spec.VirtualModels = append(spec.VirtualModels, v)
+	}
+	return ok
 }

@@ -136,6 +136,9 @@ type AIBackend struct {
 	// ModelRouted is set by Expand for the backends of an `llm:` route: the
 	// request's model selects among them by Name (not a YAML key).
 	ModelRouted bool `yaml:"-"`
+	// LLM carries an llm: model's routing (matches, visibility,
+	// passthrough, the route's virtual models); set by Expand.
+	LLM *LLMRouting `yaml:"-"`
 }
 
 // AIGroup is one priority group of providers.

@@ -20,8 +20,10 @@ import (
 //     and a route "mcp" whose policies are mcp.policies and whose single
 //     backend is `mcp: {targets, statefulMode, prefixMode, failureMode}`.
 //
+// An llm: model's matches, visibility and passthrough, and the virtual
+// models, travel on its ai backend (AIBackend.LLM) for the model router.
 // Parts of the simplified forms that a bind cannot express are recorded in
-// Unbuilt under their path (e.g. "llm.virtualModels", "llm.models[0].matches",
+// Unbuilt under their path (e.g. "llm.models[0].authorization",
 // "llm.gateways") so the compiler can refuse them as not supported yet.
 // Expanded binds come after the file's binds (llm first, then mcp). Call
 // Validate first: Expand assumes a valid config.
@@ -96,25 +98,36 @@ func expandLLM(l *LLMConfig, unbuilt func(string, any)) Bind {
 	for i := range l.Models {
 		m := &l.Models[i]
 		mp := indexPath("llm.models", i)
-		if len(m.Matches) > 0 {
-			unbuilt(mp+".matches", m.Matches)
-		}
-		if m.Visibility != nil && *m.Visibility != "public" {
-			unbuilt(mp+".visibility", *m.Visibility)
-		}
-		if m.Passthrough != nil {
-			unbuilt(mp+".passthrough", *m.Passthrough)
-		}
 		if m.Authorization != nil {
 			unbuilt(mp+".authorization", m.Authorization)
 		}
-		route.Backends = append(route.Backends, Backend{AI: modelBackend(l, m)})
-	}
-	if len(l.VirtualModels) > 0 {
-		unbuilt("llm.virtualModels", l.VirtualModels)
+		b := modelBackend(l, m)
+		if rt := modelRouting(mp, m); rt != nil || (i == 0 && len(l.VirtualModels) > 0) {
+			if rt == nil {
+				rt = &LLMRouting{Path: mp, Visibility: "public"}
+			}
+			if i == 0 {
+				rt.VirtualModels = l.VirtualModels
+			}
+			b.LLM = rt
+		}
+		route.Backends = append(route.Backends, Backend{AI: b})
 	}
 	lis.Routes = []Route{route}
 	return Bind{Port: port, Listeners: []Listener{lis}}
+}
+
+// modelRouting is the routing of an llm: model, nil when it has none (a
+// public, translated model without header matches).
+func modelRouting(path string, m *LLMModel) *LLMRouting {
+	vis := "public"
+	if m.Visibility != nil {
+		vis = *m.Visibility
+	}
+	if vis == "public" && m.Passthrough == nil && len(m.Matches) == 0 {
+		return nil
+	}
+	return &LLMRouting{Path: path, Visibility: vis, Passthrough: deref(m.Passthrough), Matches: m.Matches}
 }
 
 func llmRoutePolicies(p *LLMPolicies) *Policies {

@@ -87,10 +87,67 @@ type LLMProvider struct {
 }
 
 // LLMVirtualModel routes one public name to other models (weighted,
-// failover or conditional).
+// failover or conditional), as agentgateway's LocalLLMVirtualModel.
 type LLMVirtualModel struct {
-	Name    string `yaml:"name" required:"true"`
-	Routing Raw    `yaml:"routing" required:"true"`
+	Name    string            `yaml:"name" required:"true"`
+	Routing LLMVirtualRouting `yaml:"routing" required:"true"`
+}
+
+// LLMVirtualRouting is exactly one of weighted, failover or conditional.
+type LLMVirtualRouting struct {
+	Weighted    *LLMWeightedRouting    `yaml:"weighted"`
+	Failover    *LLMFailoverRouting    `yaml:"failover"`
+	Conditional *LLMConditionalRouting `yaml:"conditional"`
+}
+
+func (LLMVirtualRouting) oneOf() {}
+
+// LLMWeightedRouting splits requests between models by weight.
+type LLMWeightedRouting struct {
+	Targets []LLMWeightedTarget `yaml:"targets" required:"true"`
+}
+
+// LLMWeightedTarget is a model name (as a client would ask for it) and its
+// relative weight (default 1).
+type LLMWeightedTarget struct {
+	Model  string `yaml:"model" required:"true"`
+	Weight *int   `yaml:"weight"`
+}
+
+// LLMFailoverRouting tries models by priority: lower values first.
+type LLMFailoverRouting struct {
+	Targets []LLMFailoverTarget `yaml:"targets" required:"true"`
+}
+
+// LLMFailoverTarget is a model name and its priority group.
+type LLMFailoverTarget struct {
+	Model    string `yaml:"model" required:"true"`
+	Priority int    `yaml:"priority" required:"true"`
+}
+
+// LLMConditionalRouting picks the first target whose CEL `when` holds; a
+// target without `when` is the fallback and must be last.
+type LLMConditionalRouting struct {
+	Targets []LLMConditionalTarget `yaml:"targets" required:"true"`
+}
+
+// LLMConditionalTarget is a CEL condition and the model it selects.
+type LLMConditionalTarget struct {
+	When  *string `yaml:"when"`
+	Model string  `yaml:"model" required:"true"`
+}
+
+// LLMRouting is what Expand carries from an llm: model to its ai backend
+// for the gateway's model router (not YAML keys). Path is the model's
+// config path (llm.models[i]) so errors point at the file.
+type LLMRouting struct {
+	Path        string
+	Visibility  string // "public" or "internal"
+	Passthrough string // "", "detect" or "opaque"
+	Matches     []LLMRouteMatch
+	// VirtualModels are the route's virtual models; Expand sets them on
+	// the first model's backend only.
+	VirtualModels []LLMVirtualModel
 }
 
 // LLMPolicies is `llm.policies`.

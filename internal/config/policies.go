@@ -173,17 +173,18 @@ type BackendTLS struct {
 // {file: path}) sent as `Authorization: Bearer <key>`, or {value, location}.
 // `passthrough: {}` forwards the client's validated token.
 //
-// It may also be the string "copilot", and agentgateway's other kinds (gcp,
-// aws, azure, jwtSign, oauthTokenExchange, crossAppAccess) decode as Raw so
-// compile can reject them as not built. `credentials` lists several keys.
+// gcp, aws and azure are cloud credentials (see cloudauth.go). It may
+// also be the string "copilot", and agentgateway's other kinds (jwtSign,
+// oauthTokenExchange, crossAppAccess) decode as Raw so compile can reject
+// them as not built. `credentials` lists several keys.
 type BackendAuth struct {
 	Key         *BackendKey `yaml:"key"`
 	Passthrough *Raw        `yaml:"passthrough"` // {location?: AuthLocation}
 
 	Credentials        []BackendCredential `yaml:"credentials"`
-	GCP                *Raw                `yaml:"gcp"`
-	AWS                *Raw                `yaml:"aws"`
-	Azure              *Raw                `yaml:"azure"`
+	GCP                *GCPAuth            `yaml:"gcp"`
+	AWS                *AWSAuth            `yaml:"aws"`
+	Azure              *AzureAuth          `yaml:"azure"`
 	JWTSign            *Raw                `yaml:"jwtSign"`
 	OAuthTokenExchange *Raw                `yaml:"oauthTokenExchange"`
 	CrossAppAccess     *Raw                `yaml:"crossAppAccess"`

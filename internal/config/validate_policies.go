@@ -337,6 +337,17 @@ func (v *validator) llm(l *LLMConfig) {
 			v.errorf(mp+".provider.reference", "no llm.providers entry named %q", *r.Reference)
 		}
 		v.enum(mp+".visibility", m.Visibility, "public", "internal")
+		for j, mt := range m.Matches {
+			for k, h := range mt.Headers {
+				hp := indexPath(indexPath(mp+".matches", j)+".headers", k)
+				if name := strings.TrimPrefix(h.Name, ":"); !isToken(name) {
+					v.errorf(hp+".name", "invalid header name %q", h.Name)
+				}
+				if h.Value.Regex != nil {
+					v.regex(hp+".value.regex", *h.Value.Regex)
+				}
+			}
+		}
 		v.enum(mp+".passthrough", m.Passthrough, "detect", "opaque")
 		if m.BackendTLS != nil && m.TLS != nil {
 			v.errorf(mp, "set only one of backendTLS and tls")
@@ -346,13 +357,19 @@ func (v *validator) llm(l *LLMConfig) {
 		v.authorization(mp+".authorization", m.Authorization)
 		v.llmParams(mp+".params", m.Params)
 	}
-	for i, vm := range l.VirtualModels {
+	for i := range l.VirtualModels {
+		vm := &l.VirtualModels[i]
 		vp := indexPath("llm.virtualModels", i)
-		if prev, dup := names[vm.Name]; dup {
+		if strings.TrimSpace(vm.Name) == "" {
+			v.errorf(vp+".name", "virtual model name must not be empty")
+		} else if prev, dup := names[vm.Name]; dup {
 			v.errorf(vp+".name", "duplicate model name %q (also %s)", vm.Name, prev)
 		} else {
 			names[vm.Name] = vp
 		}
+	}
+	for i := range l.VirtualModels {
+		v.virtualModel(l, indexPath("llm.virtualModels", i), &l.VirtualModels[i])
 	}
 	if p := l.Policies; p != nil {
 		v.jwt("llm.policies.jwtAuth", p.JWTAuth)
@@ -365,6 +382,106 @@ func (v *validator) llm(l *LLMConfig) {
 			v.rateLimit(indexPath("llm.policies.localRateLimit", i), &p.LocalRateLimit[i])
 		}
 	}
+}
+
+// virtualModel checks a virtual model's targets: each names a model of
+// llm.models (exactly or through a wildcard entry), never another virtual
+// model; weights and priorities are not negative; a conditional target
+// without `when` is the last one. The `when` expressions are compiled
+// (and checked) by the compiler.
+func (v *validator) virtualModel(l *LLMConfig, vp string, vm *LLMVirtualModel) {
+	rp := vp + ".routing"
+	target := func(tp, model string) {
+		switch {
+		case strings.TrimSpace(model) == "":
+			v.errorf(tp+".model", "target model must not be empty")
+		case isVirtualModel(l, model):
+			v.errorf(tp+".model", "%q is a virtual model: a virtual model can only target llm.models entries", model)
+		case !servesModel(l, model):
+			v.errorf(tp+".model", "no llm.models entry serves model %q%s", model, suggest(model, modelNames(l)))
+		}
+	}
+	empty := func(kind string, n int) bool {
+		if n == 0 {
+			v.errorf(rp+"."+kind+".targets", "a %s virtual model needs at least one target", kind)
+		}
+		return n == 0
+	}
+	r := &vm.Routing
+	switch {
+	case r.Weighted != nil:
+		if empty("weighted", len(r.Weighted.Targets)) {
+			return
+		}
+		total := 0
+		for j, t := range r.Weighted.Targets {
+			tp := indexPath(rp+".weighted.targets", j)
+			target(tp, t.Model)
+			w := 1
+			if t.Weight != nil {
+				w = *t.Weight
+			}
+			if w < 0 {
+				v.errorf(tp+".weight", "weight must not be negative")
+			}
+			total += max(w, 0)
+		}
+		if total == 0 {
+			v.errorf(rp+".weighted.targets", "at least one target needs a weight above zero")
+		}
+	case r.Failover != nil:
+		if empty("failover", len(r.Failover.Targets)) {
+			return
+		}
+		for j, t := range r.Failover.Targets {
+			tp := indexPath(rp+".failover.targets", j)
+			target(tp, t.Model)
+			if t.Priority < 0 {
+				v.errorf(tp+".priority", "priority must not be negative")
+			}
+		}
+	case r.Conditional != nil:
+		ts := r.Conditional.Targets
+		if empty("conditional", len(ts)) {
+			return
+		}
+		for j, t := range ts {
+			tp := indexPath(rp+".conditional.targets", j)
+			target(tp, t.Model)
+			if t.When == nil && j != len(ts)-1 {
+				v.errorf(tp, "only the last target may omit `when` (it is the fallback)")
+			}
+		}
+	}
+}
+
+func isVirtualModel(l *LLMConfig, name string) bool {
+	for i := range l.VirtualModels {
+		if l.VirtualModels[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// servesModel reports whether a model entry's name matches model as the
+// gateway matches a request: exactly, "*", or a "prefix/*" wildcard.
+func servesModel(l *LLMConfig, model string) bool {
+	for i := range l.Models {
+		n := l.Models[i].Name
+		if n == model || n == "*" || (strings.HasSuffix(n, "/*") && strings.HasPrefix(model, n[:len(n)-1])) {
+			return true
+		}
+	}
+	return false
+}
+
+func modelNames(l *LLMConfig) []string {
+	out := make([]string, 0, len(l.Models))
+	for i := range l.Models {
+		out = append(out, l.Models[i].Name)
+	}
+	return out
 }
 
 func (v *validator) llmProviderName(path, name string, ref *LLMProviderRef) {

@@ -26,7 +26,7 @@ var (
 func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f llm.Format, body []byte) {
 	var (
 		req   *llm.Request
-		cands []*Backend
+		cands routePlan
 	)
 	// Same-dialect fast path: when every candidate speaks the client's
 	// dialect the body is forwarded with byte edits, so only its envelope
@@ -37,7 +37,7 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f
 			if a, ok := h.spec.Aliases[model]; ok {
 				model = a
 			}
-			if c := h.candidates(model); len(c) > 0 && sameDialect(c, f.Dialect()) {
+			if c, _ := h.route(r, model, body); !c.empty() && c.sameDialect(f.Dialect()) {
 				req, cands = pr, c
 			}
 		}
@@ -57,16 +57,27 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f
 	if a, ok := h.spec.Aliases[req.Model]; ok {
 		req.Model = a
 	}
-	if cands == nil {
-		cands = h.candidates(req.Model)
+	if cands.empty() {
+		var e *llm.Error
+		if cands, e = h.route(r, req.Model, body); e != nil {
+			writeError(w, r, f, e)
+			return
+		}
 	}
-	if len(cands) == 0 {
+	if cands.empty() {
 		writeError(w, r, f, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound, Code: "model_not_found",
 			Message: fmt.Sprintf("model %q is not served by this gateway", asked)})
 		return
 	}
-	h.run(w, r, f, plan(cands), func(t *Target) (bool, *llm.Error) {
-		return h.chatAttempt(w, r, f, req, asked, t)
+	targets, models := cands.targets()
+	n := 0 // run tries targets in order: models[n] goes with targets[n]
+	h.run(w, r, f, targets, func(t *Target) (bool, *llm.Error) {
+		model := ""
+		if models != nil {
+			model = models[min(n, len(models)-1)]
+			n++
+		}
+		return h.chatAttempt(w, r, f, req, asked, model, t)
 	})
 }
 
@@ -176,6 +187,10 @@ func send(r *http.Request, t *Target, call *llm.Call, path string, clientDialect
 	}
 	if err := t.Provider.Authorize(ureq, call.Body, key); err != nil {
 		cancel(nil)
+		var le *llm.Error // a credential source's own answer (internal/cloudauth)
+		if errors.As(err, &le) {
+			return nil, nil, le
+		}
 		return nil, nil, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrAPI, Message: "cannot sign upstream request"}
 	}
 	info := pipeline.InfoFrom(r.Context())
@@ -227,7 +242,8 @@ func upstreamError(p llm.Provider, resp *http.Response) *llm.Error {
 // chatAttempt sends a chat request to t. done reports that the answer
 // was committed to the client (then e is nil, or a mid-stream failure
 // already reported in-band).
-func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Format, req *llm.Request, asked string, t *Target) (bool, *llm.Error) {
+// model, when not "", is the model a virtual model routed to.
+func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Format, req *llm.Request, asked, model string, t *Target) (bool, *llm.Error) {
 	p := t.Provider
 	if req.Dialect == llm.DialectGemini && p.Dialect() != llm.DialectGemini {
 		return false, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: gemini.ErrNotGemini.Error()}
@@ -237,6 +253,9 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 			Message: k + " needs a provider that serves the Responses API itself (OpenAI); it cannot be translated for " + p.System()}
 	}
 	cr := *req
+	if model != "" {
+		cr.Model = model
+	}
 	if m := p.Model(); m != "" {
 		cr.Model = m
 	}

@@ -25,14 +25,25 @@ func (h *Handler) serveCountTokens(w http.ResponseWriter, r *http.Request, body 
 	if a, ok := h.spec.Aliases[req.Model]; ok {
 		req.Model = a
 	}
-	cands := h.candidates(req.Model)
-	if len(cands) == 0 {
+	rp, e := h.route(r, req.Model, body)
+	if e != nil {
+		writeError(w, r, f, e)
+		return
+	}
+	if rp.empty() {
 		writeError(w, r, f, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound,
 			Message: fmt.Sprintf("model %q is not served by this gateway", asked)})
 		return
 	}
-	h.run(w, r, f, plan(cands), func(t *Target) (bool, *llm.Error) {
+	targets, models := rp.targets()
+	n := 0 // run tries targets in order: models[n] goes with targets[n]
+	h.run(w, r, f, targets, func(t *Target) (bool, *llm.Error) {
 		p := t.Provider
+		model := req.Model
+		if models != nil {
+			model = models[min(n, len(models)-1)]
+			n++
+		}
 		path, ok := p.Path(llm.OpCountTokens)
 		if !ok || p.Dialect() != llm.DialectAnthropic {
 			w.Header().Set("Content-Type", "application/json")
@@ -42,6 +53,7 @@ func (h *Handler) serveCountTokens(w http.ResponseWriter, r *http.Request, body 
 			return true, nil
 		}
 		cr := *req
+		cr.Model = model
 		if m := p.Model(); m != "" {
 			cr.Model = m
 		}

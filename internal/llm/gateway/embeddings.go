@@ -38,16 +38,26 @@ func (h *Handler) serveEmbeddings(w http.ResponseWriter, r *http.Request, body [
 	if a, ok := h.spec.Aliases[model]; ok {
 		model = a
 	}
-	cands := h.candidates(model)
-	if len(cands) == 0 {
+	rp, e := h.route(r, model, body)
+	if e != nil {
+		writeError(w, r, f, e)
+		return
+	}
+	if rp.empty() {
 		writeError(w, r, f, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound, Code: "model_not_found",
 			Message: fmt.Sprintf("model %q is not served by this gateway", asked)})
 		return
 	}
 	var req *llm.EmbedRequest // parsed when a translating provider is tried
-	h.run(w, r, f, plan(cands), func(t *Target) (bool, *llm.Error) {
+	targets, models := rp.targets()
+	n := 0 // run tries targets in order: models[n] goes with targets[n]
+	h.run(w, r, f, targets, func(t *Target) (bool, *llm.Error) {
 		p := t.Provider
 		sent := model
+		if models != nil {
+			sent = models[min(n, len(models)-1)]
+			n++
+		}
 		if m := p.Model(); m != "" {
 			sent = m
 		}

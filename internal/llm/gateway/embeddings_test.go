@@ -122,3 +122,34 @@ func TestEmbeddingsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddingsVirtualModel: embeddings follow the llm: routing like
+// chat does: a virtual model reaches an internal model (asked for by the
+// target's name), which is not reachable directly.
+func TestEmbeddingsVirtualModel(t *testing.T) {
+	gem := llmtest.Gemini(t, "k")
+	h, err := gateway.New(gateway.Spec{
+		ModelRouted: true,
+		Backends: []*gateway.Backend{{Name: "text-embedding-005", Internal: true,
+			Tiers: [][]*gateway.Target{{target("g", gemini.New(gemini.Spec{}), gem, "k")}}}},
+		VirtualModels: []*gateway.VirtualModel{{Name: "embed", Kind: gateway.VirtualFailover,
+			Targets: []gateway.VirtualTarget{{Model: "text-embedding-005"}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := postEmbeddings(h, `{"model":"embed","input":"hello"}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"embedding"`) {
+		t.Fatalf("virtual: %d %s", rec.Code, rec.Body)
+	}
+	if n := gem.Count(); n != 1 {
+		t.Errorf("upstream calls = %d, want 1", n)
+	}
+	if got := gem.Requests()[0].Path; !strings.Contains(got, "text-embedding-005") {
+		t.Errorf("upstream path %q does not name the target model", got)
+	}
+	rec = postEmbeddings(h, `{"model":"text-embedding-005","input":"hello"}`)
+	if rec.Code != 404 {
+		t.Errorf("internal model asked directly: %d %s", rec.Code, rec.Body)
+	}
+}

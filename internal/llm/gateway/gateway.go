@@ -76,6 +76,16 @@ type Backend struct {
 	Name   string
 	Weight int
 	Tiers  [][]*Target
+	// Internal models are left out of GET /v1/models and served only
+	// through a virtual model (llm.models[].visibility: internal).
+	Internal bool
+	// Matches: the backend serves a request only when one of these
+	// header matches holds (nil: always).
+	Matches []HeaderMatch
+	// Passthrough forwards requests natively, without translation:
+	// llm.OpDetect still reads token usage from the answer,
+	// llm.OpPassthrough (opaque) does not; "" translates.
+	Passthrough llm.Op
 }
 
 // Spec is an LLM route.
@@ -88,6 +98,8 @@ type Spec struct {
 	Routes map[string]llm.Op
 	// Aliases rewrite the requested model (ai.modelAliases).
 	Aliases map[string]string
+	// VirtualModels route one public name to backends (llm.virtualModels).
+	VirtualModels []*VirtualModel
 	// RequestTimeout bounds a whole request (0: none).
 	RequestTimeout time.Duration
 	Metrics        *telemetry.LLMMetrics
@@ -98,6 +110,10 @@ type Spec struct {
 type Handler struct {
 	spec   Spec
 	routes []routeRule
+	// routed: model routing beyond names (virtual models, internal
+	// models, header matches); passModels: some backend is passthrough.
+	routed, passModels bool
+	virtual            map[string]*VirtualModel
 }
 
 type routeRule struct {
@@ -126,6 +142,9 @@ func New(spec Spec) (*Handler, error) {
 		spec.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{spec: spec}
+	if err := h.initRouting(); err != nil {
+		return nil, err
+	}
 	for s, op := range spec.Routes {
 		h.routes = append(h.routes, routeRule{s, op})
 	}
@@ -190,8 +209,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case llm.OpModels:
 		h.serveModels(w, r)
 		return
-	case llm.OpPassthrough, llm.OpDetect:
+	case llm.OpPassthrough:
 		h.servePassthrough(w, r)
+		return
+	case llm.OpDetect:
+		h.serveDetect(w, r)
 		return
 	}
 	f := formatFor(op)
@@ -219,6 +241,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = contextWithTimeout(ctx, h.spec.RequestTimeout)
 		defer cancel()
 		r = r.WithContext(ctx)
+	}
+	if h.passModels && h.servePassthroughModel(w, r, op, f, body) {
+		return
 	}
 	switch op {
 	case llm.OpEmbeddings:

@@ -3,14 +3,12 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httputil"
 	"sort"
-
-	"github.com/agentgw/agentgateway/internal/pipeline"
 )
 
 // serveModels answers GET /v1/models from the config: the model names of
-// an llm: route (wildcards left out), else each backend's model.
+// an llm: route (wildcards and internal models left out) and its virtual
+// models, else each backend's model.
 func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) {
 	type model struct {
 		ID      string `json:"id"`
@@ -31,6 +29,9 @@ func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) {
 		out.Data = append(out.Data, model{ID: id, Object: "model", OwnedBy: owner})
 	}
 	for _, b := range h.spec.Backends {
+		if b.Internal {
+			continue // served only through virtual models
+		}
 		t := b.Tiers[0][0]
 		if h.spec.ModelRouted {
 			add(b.Name, t.Provider.System())
@@ -42,6 +43,9 @@ func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	for _, v := range h.spec.VirtualModels {
+		add(v.Name, "agentgateway")
+	}
 	for alias := range h.spec.Aliases {
 		add(alias, "agentgateway")
 	}
@@ -49,39 +53,4 @@ func (h *Handler) serveModels(w http.ResponseWriter, r *http.Request) {
 	b, _ := json.Marshal(out)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
-}
-
-// servePassthrough forwards the request untouched (apart from the
-// credential) to the first available target.
-func (h *Handler) servePassthrough(w http.ResponseWriter, r *http.Request) {
-	targets := plan(h.spec.Backends)
-	t := targets[0]
-	info := pipeline.InfoFrom(r.Context())
-	info.Backend, info.Endpoint = t.Name, t.Address
-	rp := &httputil.ReverseProxy{
-		Transport: t.Transport,
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host = t.Scheme, t.Address
-			pr.Out.Host = t.HostHeader
-			pr.SetXForwarded()
-			key := t.Key
-			if t.PassthroughAuth {
-				key = clientKey(pr.In.Header)
-			}
-			for _, k := range []string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key"} {
-				pr.Out.Header.Del(k)
-			}
-			if t.Header != nil {
-				t.Header(pr.Out.Header)
-			}
-			_ = t.Provider.Authorize(pr.Out, nil, key)
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			pipeline.Error(w, r, http.StatusBadGateway, "upstream connect error")
-		},
-	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	}
-	rp.ServeHTTP(w, r)
 }

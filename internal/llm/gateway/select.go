@@ -61,7 +61,8 @@ func matchName(name, model string) (rank, plen int) {
 	return 0, 0
 }
 
-// candidates returns the backends that may serve model.
+// candidates returns the backends that may serve model, by name only
+// (route also applies virtual models and header matches).
 func (h *Handler) candidates(model string) []*Backend {
 	if !h.spec.ModelRouted {
 		return h.spec.Backends
@@ -70,7 +71,7 @@ func (h *Handler) candidates(model string) []*Backend {
 	br, bl := 0, 0
 	for _, b := range h.spec.Backends {
 		r, l := matchName(b.Name, model)
-		if r == 0 {
+		if r == 0 || b.Internal {
 			continue
 		}
 		if r > br || (r == br && l > bl) {

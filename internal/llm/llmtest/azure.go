@@ -9,7 +9,7 @@ import (
 // Azure starts a fake Azure OpenAI resource. It follows
 // https://learn.microsoft.com/en-us/azure/ai-foundry/openai/reference
 // (POST /openai/deployments/{deployment}/chat/completions?api-version=…
-// and …/embeddings, the api-key header, errors as {"error": {code,
+// and …/embeddings, the api-key header or an Entra Bearer token, errors as {"error": {code,
 // message}} such as DeploymentNotFound and content_filter) and
 // https://learn.microsoft.com/en-us/azure/ai-foundry/openai/api-version-lifecycle
 // (the v1 API: /openai/v1/chat/completions with the deployment as the
@@ -22,7 +22,8 @@ func Azure(t testing.TB, key string) *Fake {
 			if done {
 				return
 			}
-			if r.Header.Get("Api-Key") != f.Key {
+			// api-key, or a Microsoft Entra token as a Bearer token.
+			if r.Header.Get("Api-Key") != f.Key && (f.Key == "" || r.Header.Get("Authorization") != "Bearer "+f.Key) {
 				writeJSON(w, 401, map[string]any{"error": map[string]any{"code": "401",
 					"message": "Access denied due to invalid subscription key or wrong API endpoint."}})
 				return

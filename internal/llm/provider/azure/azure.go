@@ -4,10 +4,13 @@
 // (/openai/deployments/{deployment}/chat/completions?api-version=…) or,
 // with apiVersion "v1", through the v1 API (/openai/v1/chat/completions,
 // the deployment as the body's model), authenticated with the api-key
-// header.
+// header or, without a key, a Microsoft Entra token (Spec.Token) as a
+// Bearer token.
 package azure
 
 import (
+	"context"
+	"net/http"
 	"net/url"
 
 	"github.com/agentgw/agentgateway/internal/llm"
@@ -25,6 +28,10 @@ type Spec struct {
 	APIVersion string // "" = DefaultAPIVersion; "v1" = the v1 API
 	Host       string // "" = <resource>.openai.azure.com:443
 	Base       string // "" = "/openai"
+	// Token yields an Entra access token (scope
+	// https://cognitiveservices.azure.com/.default) used when no key is
+	// configured.
+	Token func(ctx context.Context) (string, error)
 }
 
 // Provider is an Azure OpenAI upstream.
@@ -46,6 +53,20 @@ func New(s Spec) *Provider {
 	}
 	return &Provider{s: s, Provider: openai.New(openai.Spec{Model: s.Deployment, System: "azure.ai.openai", Host: s.Host,
 		Base: s.Base + "/v1", AuthHeader: "Api-Key", AuthPrefix: ""})}
+}
+
+// Authorize implements llm.Provider: the key as api-key, else Spec.Token's
+// token as Authorization: Bearer.
+func (p *Provider) Authorize(r *http.Request, body []byte, key string) error {
+	if key != "" || p.s.Token == nil {
+		return p.Provider.Authorize(r, body, key)
+	}
+	t, err := p.s.Token(r.Context())
+	if err != nil {
+		return err
+	}
+	r.Header.Set("Authorization", "Bearer "+t)
+	return nil
 }
 
 // V1 reports whether the provider uses the v1 API.

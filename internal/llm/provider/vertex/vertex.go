@@ -7,12 +7,13 @@
 // (https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude:
 // the Messages body without model, with anthropic_version
 // "vertex-2023-10-16", the model in the path). Auth is an OAuth access
-// token sent as a Bearer token (backendAuth.key); discovering GCP
-// credentials (ADC, metadata server) is not built.
+// token sent as a Bearer token: the configured key, else one from
+// Spec.Token (Google credentials, see internal/cloudauth).
 package vertex
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -29,6 +30,9 @@ type Spec struct {
 	Region  string // "" = global
 	Host    string // "" = the region's endpoint
 	Base    string // "" = "/v1"
+	// Token yields the access token when no key is configured (cached
+	// by its source).
+	Token func(ctx context.Context) (string, error)
 }
 
 // New returns the provider for s: Anthropic's publisher when the
@@ -73,8 +77,16 @@ func (b *base) modelPath(publisher, model, method string) string {
 		"/publishers/" + publisher + "/models/" + llm.EscapePathSegment(model) + ":" + method
 }
 
-// Authorize implements llm.Provider: the access token as a Bearer token.
+// Authorize implements llm.Provider: the key, else Spec.Token's token,
+// as a Bearer token.
 func (b *base) Authorize(r *http.Request, _ []byte, key string) error {
+	if key == "" && b.s.Token != nil {
+		t, err := b.s.Token(r.Context())
+		if err != nil {
+			return err
+		}
+		key = t
+	}
 	if key != "" {
 		r.Header.Set("Authorization", "Bearer "+key)
 	}

@@ -46,16 +46,25 @@ type expiring struct {
 
 // cache holds one token: callers share it until refreshAt, then one of
 // them fetches a new one while the others wait. A failed refresh keeps
-// serving the old token while it is still valid.
+// serving the old token while it is still valid. A failure with no token
+// to fall back on is remembered for failBackoff, so that requests queued
+// behind an unreachable token endpoint (or metadata server) get its error
+// at once instead of each waiting out the endpoint's timeout in turn.
 type cache struct {
-	mu    sync.Mutex
-	tok   expiring
-	fetch func(ctx context.Context) (expiring, error)
-	now   func() time.Time
+	mu        sync.Mutex
+	tok       expiring
+	err       error
+	failUntil time.Time
+	fetch     func(ctx context.Context) (expiring, error)
+	now       func() time.Time
 }
 
-// refreshBefore is how long before expiry a token is replaced.
-const refreshBefore = 5 * time.Minute
+const (
+	// refreshBefore is how long before expiry a token is replaced.
+	refreshBefore = 5 * time.Minute
+	// failBackoff is how long a failed fetch answers for the source.
+	failBackoff = 5 * time.Second
+)
 
 func newCache(fetch func(ctx context.Context) (expiring, error)) *cache {
 	return &cache{fetch: fetch, now: time.Now}
@@ -68,13 +77,23 @@ func (c *cache) Token(ctx context.Context) (string, error) {
 	if c.tok.value != "" && now.Before(c.tok.refresh) {
 		return c.tok.value, nil
 	}
+	if c.err != nil && now.Before(c.failUntil) {
+		if c.tok.value != "" && now.Add(10*time.Second).Before(c.tok.expires) {
+			return c.tok.value, nil
+		}
+		return "", c.err
+	}
 	t, err := c.fetch(ctx)
 	if err != nil {
+		if ctx.Err() == nil { // a caller that gave up says nothing of the source
+			c.err, c.failUntil = err, c.now().Add(failBackoff)
+		}
 		if c.tok.value != "" && now.Add(10*time.Second).Before(c.tok.expires) {
 			return c.tok.value, nil
 		}
 		return "", err
 	}
+	c.err = nil
 	if t.refresh.IsZero() || !t.refresh.Before(t.expires) {
 		t.refresh = t.expires.Add(-refreshBefore)
 		if half := now.Add(t.expires.Sub(now) / 2); t.refresh.Before(half) {

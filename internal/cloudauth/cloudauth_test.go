@@ -23,9 +23,10 @@ import (
 // again; a failed refresh keeps serving a still-valid token.
 func TestCache(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	n := 0
+	n, calls := 0, 0
 	var fail error
 	c := newCache(func(context.Context) (expiring, error) {
+		calls++
 		if fail != nil {
 			return expiring{}, fail
 		}
@@ -34,26 +35,50 @@ func TestCache(t *testing.T) {
 	})
 	c.now = func() time.Time { return now }
 	ctx := context.Background()
-	for _, step := range []struct {
-		advance time.Duration
-		fail    error
-		want    string
-		wantErr bool
+	for i, step := range []struct {
+		advance   time.Duration
+		fail      error
+		want      string
+		wantErr   bool
+		wantCalls int // fetches so far
 	}{
-		{0, nil, "t1", false},
-		{time.Minute, nil, "t1", false},                     // cached
-		{54 * time.Minute, nil, "t2", false},                // 5 min before expiry: refreshed
-		{56 * time.Minute, errors.New("down"), "t2", false}, // 1h-56m > 10s left: old token
-		{4*time.Minute + 1, errors.New("down"), "", true},   // expired: the error
-		{0, nil, "t3", false},                               // recovered
-		{0, nil, "t3", false},                               // cached again
+		{0, nil, "t1", false, 1},
+		{time.Minute, nil, "t1", false, 1},                     // cached
+		{54 * time.Minute, nil, "t2", false, 2},                // 5 min before expiry: refreshed
+		{56 * time.Minute, errors.New("down"), "t2", false, 3}, // 1h-56m > 10s left: old token
+		{4*time.Minute + 1, errors.New("down"), "", true, 4},   // expired: the error
+		{time.Second, nil, "", true, 4},                        // inside the backoff: the same error, no fetch
+		{failBackoff, nil, "t3", false, 5},                     // recovered
+		{0, nil, "t3", false, 5},                               // cached again
 	} {
 		now = now.Add(step.advance)
 		fail = step.fail
 		got, err := c.Token(ctx)
-		if (err != nil) != step.wantErr || got != step.want {
-			t.Fatalf("after %v (fail=%v): got %q, %v; want %q (err=%v)", step.advance, step.fail, got, err, step.want, step.wantErr)
+		if (err != nil) != step.wantErr || got != step.want || calls != step.wantCalls {
+			t.Fatalf("step %d, after %v (fail=%v): got %q, %v, %d fetches; want %q (err=%v), %d fetches",
+				i, step.advance, step.fail, got, err, calls, step.want, step.wantErr, step.wantCalls)
 		}
+	}
+}
+
+// TestCacheCanceledCallerIsNotASourceFailure: a fetch that failed because
+// its caller went away does not hold the next caller back.
+func TestCacheCanceledCallerIsNotASourceFailure(t *testing.T) {
+	calls := 0
+	c := newCache(func(ctx context.Context) (expiring, error) {
+		calls++
+		if err := ctx.Err(); err != nil {
+			return expiring{}, err
+		}
+		return expiring{value: "tok", expires: time.Now().Add(time.Hour)}, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Token(ctx); err == nil {
+		t.Fatal("canceled caller got a token")
+	}
+	if got, err := c.Token(context.Background()); err != nil || got != "tok" || calls != 2 {
+		t.Fatalf("next caller: %q, %v after %d fetches", got, err, calls)
 	}
 }
 

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,24 @@ func FuzzOpenSessionID(f *testing.F) {
 		}
 		_, _ = ParseKey(id)
 		_ = validSessionID(id)
+	})
+}
+
+// FuzzReadEvents: no SSE body from a target makes the fast path's event
+// reader panic or report an event that is not in the body.
+func FuzzReadEvents(f *testing.F) {
+	for _, s := range []string{
+		"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n",
+		"data: a\r\ndata: b\r\n\r\n", ": comment\n\nevent: x\ndata: y\n\n", "data", "\n\n\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = readEvents(bytes.NewReader(b), func(data []byte) (bool, error) {
+			if len(data) > len(b) {
+				t.Fatalf("event of %d bytes from a body of %d", len(data), len(b))
+			}
+			return false, nil
+		})
 	})
 }

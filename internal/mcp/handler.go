@@ -1,7 +1,6 @@
 package mcp
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -28,6 +27,7 @@ type Handler struct {
 	sealer    *sealer
 	stateless http.Handler // the SDK's stateless handler (statefulMode: stateless)
 	procs     *procPool
+	raw       *rawPool // stateless mode's pooled upstream sessions (rawpool.go)
 	openapi   map[string]*mcp.Server
 
 	mu       sync.Mutex
@@ -72,6 +72,7 @@ func New(spec Spec) (*Handler, error) {
 		}
 	}
 	if spec.Stateless {
+		h.raw = newRawPool(h)
 		srv := h.newServer(h.ephemeral, "")
 		h.stateless = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
 			&mcp.StreamableHTTPOptions{Stateless: true, DisableLocalhostProtection: true, MaxRequestBodyBytes: MaxBodyBytes})
@@ -95,6 +96,9 @@ func (h *Handler) Close() {
 	h.mu.Unlock()
 	live.remove(h)
 	h.closeAll(true)
+	if h.raw != nil {
+		h.raw.close()
+	}
 }
 
 func (h *Handler) closeAll(detach bool) {
@@ -173,6 +177,9 @@ func (h *Handler) janitor() {
 				}
 			}
 			h.mu.Unlock()
+			if h.raw != nil {
+				h.raw.sweep(h.spec.SessionIdle)
+			}
 			for _, s := range idle {
 				h.spec.Log.Info("mcp session idle; closing", "session", fingerprint(s.id))
 				s.close(false)
@@ -198,7 +205,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveSSEMessage(w, r)
 	case h.spec.Stateless:
 		if r.Method == http.MethodPost {
-			if _, ok := h.readBody(w, r); !ok {
+			msgs, ok := h.readBody(w, r)
+			if !ok || h.fastCall(w, r, msgs) {
 				return
 			}
 		}
@@ -558,44 +566,4 @@ func validSessionID(id string) bool {
 		}
 	}
 	return true
-}
-
-func accepts(values []string) (jsonOK, streamOK bool) {
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
-			base, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			switch strings.ToLower(strings.TrimSpace(base)) {
-			case "application/json", "application/*":
-				jsonOK = true
-			case "text/event-stream", "text/*":
-				streamOK = true
-			case "*/*":
-				jsonOK, streamOK = true, true
-			}
-		}
-	}
-	return
-}
-
-func writeRPCError(w http.ResponseWriter, r *http.Request, status int, id jsonrpc.ID, code int, msg string) {
-	info := pipeline.InfoFrom(r.Context())
-	if info.Err == "" {
-		info.Err = msg
-	}
-	data, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: int64(code), Message: msg}})
-	if err != nil {
-		data = []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"internal error"}}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(bytes.TrimSpace(data))
-}
-
-func firstID(msgs []jsonrpc.Message) jsonrpc.ID {
-	if len(msgs) > 0 {
-		if r, ok := msgs[0].(*jsonrpc.Request); ok {
-			return r.ID
-		}
-	}
-	return jsonrpc.ID{}
 }

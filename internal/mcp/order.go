@@ -273,8 +273,8 @@ func eventMessage(ev []byte) jsonrpc.Message {
 	if len(data) == 0 {
 		return nil
 	}
-	msg, err := jsonrpc.DecodeMessage(bytes.Join(data, []byte("\n")))
-	if err != nil {
+	msg, bad := decodeMessage(bytes.Join(data, []byte("\n")))
+	if bad != "" {
 		return nil
 	}
 	return msg

@@ -68,40 +68,78 @@ func parseMessages(body []byte) ([]jsonrpc.Message, int, string) {
 	}
 	msgs := make([]jsonrpc.Message, 0, len(raws))
 	for _, raw := range raws {
-		if err := checkShape(raw); err != "" {
+		m, err := decodeMessage(raw)
+		if err != "" {
 			return nil, jsonrpc.CodeInvalidRequest, "Invalid Request: " + err
-		}
-		m, err := jsonrpc.DecodeMessage(raw)
-		if err != nil {
-			return nil, jsonrpc.CodeInvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message"
 		}
 		msgs = append(msgs, m)
 	}
 	return msgs, 0, ""
 }
 
-// checkShape rejects what the SDK's decoder would accept loosely: a
-// version other than "2.0", a non-scalar id, non-structured params.
-func checkShape(raw json.RawMessage) string {
-	var m struct {
-		JSONRPC *string         `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Method  *string         `json:"method"`
-		Params  json.RawMessage `json:"params"`
+// decodeMessage decodes one JSON-RPC 2.0 message as the SDK's decoder
+// does (member names match exactly), and also rejects what that decoder
+// would accept loosely: a version other than "2.0", a non-scalar id,
+// non-structured params. It avoids the SDK's decoder, which allocates a
+// 32 KiB buffer per message.
+func decodeMessage(raw json.RawMessage) (jsonrpc.Message, string) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, "not a JSON object"
 	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return "not a JSON object"
+	var version string
+	if v, ok := m["jsonrpc"]; !ok || json.Unmarshal(v, &version) != nil || version != "2.0" {
+		return nil, `"jsonrpc" must be "2.0"`
 	}
-	if m.JSONRPC == nil || *m.JSONRPC != "2.0" {
-		return `"jsonrpc" must be "2.0"`
+	id, err := decodeID(m["id"])
+	if err != "" {
+		return nil, err
 	}
-	if len(m.ID) > 0 && (m.ID[0] == '{' || m.ID[0] == '[') {
-		return `"id" must be a string, a number or null`
+	if rawMethod, ok := m["method"]; ok {
+		var method string
+		if json.Unmarshal(rawMethod, &method) != nil {
+			return nil, "not a JSON-RPC 2.0 message"
+		}
+		params := m["params"]
+		if len(params) > 0 && params[0] != '{' && params[0] != '[' && string(params) != "null" {
+			return nil, `"params" must be an object or an array`
+		}
+		return &jsonrpc.Request{ID: id, Method: method, Params: params}, ""
 	}
-	if m.Method != nil && len(m.Params) > 0 && m.Params[0] != '{' && m.Params[0] != '[' && string(m.Params) != "null" {
-		return `"params" must be an object or an array`
+	if !id.IsValid() {
+		return nil, "not a JSON-RPC 2.0 message"
 	}
-	return ""
+	resp := &jsonrpc.Response{ID: id, Result: m["result"]}
+	if e := m["error"]; len(e) > 0 && string(e) != "null" {
+		var we jsonrpc.Error
+		if json.Unmarshal(e, &we) != nil {
+			return nil, "not a JSON-RPC 2.0 message"
+		}
+		resp.Error = &we
+	}
+	return resp, ""
+}
+
+// decodeID decodes a JSON-RPC id: absent or null (none), a string or a
+// number (made an integer, as the SDK does).
+func decodeID(raw json.RawMessage) (jsonrpc.ID, string) {
+	if len(raw) == 0 {
+		return jsonrpc.ID{}, ""
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return jsonrpc.ID{}, "not a JSON-RPC 2.0 message"
+	}
+	switch v.(type) {
+	case nil, string, float64:
+	default:
+		return jsonrpc.ID{}, `"id" must be a string, a number or null`
+	}
+	id, err := jsonrpc.MakeID(v)
+	if err != nil {
+		return jsonrpc.ID{}, "not a JSON-RPC 2.0 message"
+	}
+	return id, ""
 }
 
 // depthOK reports whether JSON nests at most max levels (strings skipped).
@@ -267,4 +305,44 @@ func (l *liveHandlers) watch(srv *http.Server) {
 			h.closeAll(true)
 		}
 	})
+}
+
+func accepts(values []string) (jsonOK, streamOK bool) {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			base, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			switch strings.ToLower(strings.TrimSpace(base)) {
+			case "application/json", "application/*":
+				jsonOK = true
+			case "text/event-stream", "text/*":
+				streamOK = true
+			case "*/*":
+				jsonOK, streamOK = true, true
+			}
+		}
+	}
+	return
+}
+
+func writeRPCError(w http.ResponseWriter, r *http.Request, status int, id jsonrpc.ID, code int, msg string) {
+	info := pipeline.InfoFrom(r.Context())
+	if info.Err == "" {
+		info.Err = msg
+	}
+	data, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: int64(code), Message: msg}})
+	if err != nil {
+		data = []byte(`{"jsonrpc":"2.0","error":{"code":-32603,"message":"internal error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(bytes.TrimSpace(data))
+}
+
+func firstID(msgs []jsonrpc.Message) jsonrpc.ID {
+	if len(msgs) > 0 {
+		if r, ok := msgs[0].(*jsonrpc.Request); ok {
+			return r.ID
+		}
+	}
+	return jsonrpc.ID{}
 }

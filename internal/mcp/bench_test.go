@@ -1,0 +1,123 @@
+package mcp
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// The cost of one MCP request through the gateway, in process: client →
+// gateway handler → a stateless go-sdk upstream, over loopback HTTP. The
+// Direct variants measure the same client against the upstream alone, so
+// the difference is the gateway's share (allocations are deterministic;
+// ns/op is noisy on a busy machine). docs/performance.md (MCP) records
+// the figures.
+//
+//	go test -run '^$' -bench 'MCP' -benchmem ./internal/mcp/
+
+const benchCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}`
+
+const benchInit = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`
+
+func benchUpstream(b *testing.B, stateless bool) *httptest.Server {
+	srv := newUpstreamServer("one")
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: stateless})
+	ts := httptest.NewServer(h)
+	b.Cleanup(ts.Close)
+	return ts
+}
+
+func benchGateway(b *testing.B, stateless bool, up string) string {
+	h, err := New(Spec{Route: "bench", Key: make([]byte, 32), Stateless: stateless,
+		Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	b.Cleanup(func() {
+		ts.Close()
+		h.Close()
+	})
+	return ts.URL
+}
+
+func benchPost(b *testing.B, c *http.Client, url, sid, body string) (int, string) {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	if sid != "" {
+		req.Header.Set("Mcp-Session-Id", sid)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Mcp-Session-Id")
+}
+
+func benchCalls(b *testing.B, url string) {
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for range 3 { // warm up: connections, pooled sessions
+		benchPost(b, c, url+"/mcp", "", benchCall)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if code, _ := benchPost(b, c, url+"/mcp", "", benchCall); code != http.StatusOK {
+			b.Fatalf("tools/call: %d", code)
+		}
+	}
+}
+
+func BenchmarkMCPStatelessCallDirect(b *testing.B) {
+	benchCalls(b, benchUpstream(b, true).URL)
+}
+
+func BenchmarkMCPStatelessCallGateway(b *testing.B) {
+	benchCalls(b, benchGateway(b, true, benchUpstream(b, true).URL))
+}
+
+// benchSessions runs initialize + initialized + DELETE, as the load
+// harness's initialize loop does.
+func benchSessions(b *testing.B, url string) {
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	one := func() {
+		code, sid := benchPost(b, c, url+"/mcp", "", benchInit)
+		if code != http.StatusOK || sid == "" {
+			b.Fatalf("initialize: %d %q", code, sid)
+		}
+		if code, _ := benchPost(b, c, url+"/mcp", sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); code != http.StatusAccepted {
+			b.Fatalf("initialized: %d", code)
+		}
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodDelete, url+"/mcp", nil)
+		req.Header.Set("Mcp-Session-Id", sid)
+		resp, err := c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+	one()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		one()
+	}
+}
+
+func BenchmarkMCPSessionInitDirect(b *testing.B) {
+	benchSessions(b, benchUpstream(b, false).URL)
+}
+
+func BenchmarkMCPSessionInitGateway(b *testing.B) {
+	benchSessions(b, benchGateway(b, false, benchUpstream(b, false).URL))
+}

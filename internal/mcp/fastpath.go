@@ -1,0 +1,305 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+// The stateless fast path. In statefulMode stateless, a tools/call for a
+// streamable-HTTP target is relayed without the SDK: the gateway resolves
+// the target and checks mcpAuthorization itself, sends the call (its name
+// rewritten, its id replaced) on the target's pooled session (rawpool.go),
+// and copies the target's answer back, message by message and in order,
+// with the client's id put back. The SDK path costs an upstream
+// initialize + initialized + call + DELETE and a dozen JSON decodes (each
+// with a 32 KiB buffer) per call; this one is one upstream request and a
+// few small decodes. Everything else (batches, other methods, other target
+// kinds, the 2026-07-28 protocol) takes the SDK path as before.
+
+// fastCall serves msgs on the fast path if it applies, and reports whether
+// it did.
+func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, msgs []jsonrpc.Message) bool {
+	if len(msgs) != 1 {
+		return false
+	}
+	req, ok := msgs[0].(*jsonrpc.Request)
+	if !ok || req.Method != "tools/call" || !req.IsCall() {
+		return false
+	}
+	pv := r.Header.Get("Mcp-Protocol-Version")
+	if pv == "" {
+		pv = "2025-03-26" // as the SDK assumes
+	}
+	if !fastVersion(pv) || r.Header.Get("Mcp-Session-Id") != "" {
+		return false
+	}
+	if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+		return false
+	}
+	if j, s := accepts(r.Header.Values("Accept")); !j || !s {
+		return false
+	}
+	var p map[string]json.RawMessage // member names match exactly, as in the SDK
+	var exposed string
+	if json.Unmarshal(req.Params, &p) != nil || json.Unmarshal(p["name"], &exposed) != nil || exposed == "" {
+		return false
+	}
+	t, name := h.fastTarget(exposed)
+	if t == nil {
+		return false
+	}
+	if h.spec.Authz != nil {
+		a := &access{h: h, r: r, method: req.Method}
+		if err := a.check('t', t.Name, name, exposed); err != nil {
+			we := err.(*jsonrpc.Error)
+			writeRPCError(w, r, http.StatusOK, req.ID, int(we.Code), we.Message)
+			return true
+		}
+	}
+	params := []byte(req.Params)
+	if name != exposed || isNullish(p["arguments"]) {
+		// The target's name for the tool; absent or null arguments are
+		// sent as {}, as on the SDK path.
+		p["name"], _ = json.Marshal(name)
+		if isNullish(p["arguments"]) {
+			p["arguments"] = json.RawMessage("{}")
+		}
+		var err error
+		if params, err = json.Marshal(p); err != nil {
+			return false
+		}
+	}
+	err := h.relayCall(w, r, t, pv, rawID(req.ID), req.ID, params)
+	h.count("tools/call", t.Name, name, err)
+	return true
+}
+
+// fastTarget resolves an exposed tool name without a session: by prefix,
+// or the single target. Only streamable-HTTP targets qualify.
+func (h *Handler) fastTarget(exposed string) (*TargetSpec, string) {
+	var t *TargetSpec
+	name := exposed
+	switch {
+	case h.spec.prefixed():
+		for _, c := range h.spec.Targets {
+			if rest, ok := strings.CutPrefix(exposed, c.Name+Delimiter); ok && rest != "" {
+				t, name = c, rest
+				break
+			}
+		}
+	case len(h.spec.Targets) == 1:
+		t = h.spec.Targets[0]
+	}
+	if t == nil || t.Kind != KindStreamable {
+		return nil, ""
+	}
+	return t, name
+}
+
+func isNullish(raw json.RawMessage) bool {
+	s := bytes.TrimSpace(raw)
+	return len(s) == 0 || string(s) == "null"
+}
+
+// rawID is the JSON of a request id (a number or a string).
+func rawID(id jsonrpc.ID) []byte {
+	b, err := json.Marshal(id.Raw())
+	if err != nil {
+		return []byte("null")
+	}
+	return b
+}
+
+// relayCall sends the call on t's pooled session and relays the answer. A
+// session the target no longer knows (404) is replaced and the call sent
+// again, once (the target did not run it).
+func (h *Handler) relayCall(w http.ResponseWriter, r *http.Request, t *TargetSpec, pv string, clientID []byte, id jsonrpc.ID, params []byte) error {
+	ctx, cancel := context.WithTimeout(r.Context(), h.spec.CallTimeout)
+	defer cancel()
+	upID := h.raw.nextID()
+	body := make([]byte, 0, len(params)+80)
+	body = append(body, `{"jsonrpc":"2.0","id":`...)
+	body = append(body, upID...)
+	body = append(body, `,"method":"tools/call","params":`...)
+	body = append(body, params...)
+	body = append(body, '}')
+	var stale *rawSession
+	for attempt := 0; ; attempt++ {
+		s, own, err := h.raw.get(ctx, t, pv, stale)
+		if err != nil {
+			return h.fastError(w, r, id, err)
+		}
+		if own {
+			defer s.end()
+		}
+		resp, err := s.post(ctx, body, true)
+		if err != nil {
+			return h.fastError(w, r, id, h.callFailed(ctx, r, t, err))
+		}
+		if resp.StatusCode == http.StatusNotFound && s.id != "" && attempt == 0 {
+			drain(resp)
+			h.spec.Log.Info("mcp upstream session expired; re-initializing", "target", t.Name)
+			stale = s
+			continue
+		}
+		defer func() { _ = resp.Body.Close() }()
+		ct := resp.Header.Get("Content-Type")
+		if resp.StatusCode != http.StatusOK || (!strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/event-stream")) {
+			drain(resp)
+			return h.fastError(w, r, id, fmt.Errorf("%s answered HTTP %d", t.Name, resp.StatusCode))
+		}
+		return h.relayAnswer(ctx, w, r, s, resp, upID, clientID, id)
+	}
+}
+
+// callFailed words a failed call like upstream.do does.
+func (h *Handler) callFailed(ctx context.Context, r *http.Request, t *TargetSpec, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
+		return fmt.Errorf("%w: %s: no answer within %s", errUnavailable, t.Name, h.spec.CallTimeout)
+	}
+	return fmt.Errorf("%w: %s: connection lost: %v", errUnavailable, t.Name, err)
+}
+
+// fastError answers the client's call with err as a JSON-RPC error.
+func (h *Handler) fastError(w http.ResponseWriter, r *http.Request, id jsonrpc.ID, err error) error {
+	we := rpcError(err).(*jsonrpc.Error)
+	writeRPCError(w, r, http.StatusOK, id, int(we.Code), we.Message)
+	return err
+}
+
+// relayAnswer copies the target's answer to the client: notifications
+// first, in the order the target sent them, as an SSE stream; then the
+// answer, as the last event of that stream, or as a JSON body when nothing
+// came before it. Requests the target makes are answered here: a stateless
+// client cannot be asked anything.
+func (h *Handler) relayAnswer(ctx context.Context, w http.ResponseWriter, r *http.Request, s *rawSession, resp *http.Response, upID, clientID []byte, id jsonrpc.ID) error {
+	streaming := false
+	fl, _ := w.(http.Flusher)
+	event := func(data []byte) {
+		if !streaming {
+			streaming = true
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.WriteHeader(http.StatusOK)
+		}
+		buf := make([]byte, 0, len(data)+24)
+		buf = append(append(append(buf, "event: message\ndata: "...), data...), "\n\n"...)
+		_, _ = w.Write(buf)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	answered := false
+	var answerErr error // a JSON-RPC error answer, for the metrics
+	err := readAnswer(resp, upID, func(m *rawMsg, _ []byte) error {
+		out, err := withID(m, clientID)
+		if err != nil {
+			return err
+		}
+		answered = true
+		if !isNullish(m.Error) {
+			answerErr = errors.New("the target answered with an error")
+		}
+		if streaming {
+			event(out)
+			return nil
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+		_, _ = w.Write(out)
+		if fl != nil {
+			fl.Flush()
+		}
+		return nil
+	}, func(m *rawMsg, data []byte) error {
+		if out := h.fastOther(ctx, s, m, data); out != nil {
+			event(out)
+		}
+		return nil
+	})
+	if answered {
+		// What follows the answer (the end of the stream) is read so that
+		// the connection can carry the next call.
+		stop := time.AfterFunc(2*time.Second, func() { _ = resp.Body.Close() })
+		drain(resp)
+		stop.Stop()
+		return answerErr
+	}
+	if err == nil {
+		err = errors.New("no answer")
+	}
+	err = h.callFailed(ctx, r, s.t, err)
+	if !streaming {
+		return h.fastError(w, r, id, err)
+	}
+	we := rpcError(err).(*jsonrpc.Error)
+	data, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: we})
+	event(bytes.TrimSpace(data))
+	return err
+}
+
+// fastOther handles a message of the target's stream other than the
+// answer: notifications are relayed (resource URIs qualified), requests
+// answered. It returns what to send to the client, or nil.
+func (h *Handler) fastOther(ctx context.Context, s *rawSession, m *rawMsg, data []byte) []byte {
+	if m.Method == "" {
+		return nil // a stray response
+	}
+	if !isNullish(m.ID) {
+		var reply []byte
+		if m.Method == "ping" {
+			reply = []byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"result":{}}`)
+		} else {
+			msg, _ := json.Marshal(m.Method + " is not available to a stateless client")
+			reply = []byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"error":{"code":-32600,"message":` + string(msg) + `}}`)
+		}
+		if resp, err := s.post(ctx, reply, true); err == nil {
+			drain(resp)
+		}
+		return nil
+	}
+	switch m.Method {
+	case "notifications/cancelled", "notifications/subscriptions/acknowledged":
+		return nil // they name upstream request ids
+	case "notifications/resources/updated":
+		if h.spec.prefixed() {
+			var p map[string]json.RawMessage
+			var uri string
+			if json.Unmarshal(m.Params, &p) != nil || json.Unmarshal(p["uri"], &uri) != nil {
+				return nil
+			}
+			p["uri"], _ = json.Marshal(qualifyURI(s.t.Name, uri))
+			params, _ := json.Marshal(p)
+			out, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": m.Method, "params": json.RawMessage(params)})
+			return out
+		}
+	}
+	return data
+}
+
+// withID returns the answer m with its id replaced by id.
+func withID(m *rawMsg, id []byte) ([]byte, error) {
+	out := make([]byte, 0, len(m.Result)+len(m.Error)+len(id)+32)
+	out = append(out, `{"jsonrpc":"2.0","id":`...)
+	out = append(out, id...)
+	switch {
+	case !isNullish(m.Error):
+		out = append(out, `,"error":`...)
+		out = append(out, m.Error...)
+	case len(m.Result) > 0:
+		out = append(out, `,"result":`...)
+		out = append(out, m.Result...)
+	default:
+		return nil, errors.New("a malformed answer: no result")
+	}
+	return append(out, '}'), nil
+}

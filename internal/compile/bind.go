@@ -157,12 +157,18 @@ func stripConnectionNamed(h http.Header) {
 	}
 	upgrade := false
 	for _, v := range vs {
-		for _, f := range strings.Split(v, ",") {
+		for rest := v; rest != ""; {
+			var f string
+			f, rest, _ = strings.Cut(rest, ",") // no strings.Split: no allocation per request
 			f = textproto.TrimString(f)
 			switch {
 			case f == "":
 			case strings.EqualFold(f, "upgrade"):
 				upgrade = true // the Upgrade header itself is vetted by the backend
+			case strings.EqualFold(f, "keep-alive"): // the common tokens, without h.Del's canonicalising allocation
+				delete(h, "Keep-Alive")
+			case strings.EqualFold(f, "close"):
+				delete(h, "Close")
 			default:
 				h.Del(f)
 			}

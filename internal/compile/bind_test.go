@@ -26,6 +26,33 @@ func TestStripConnectionNamed(t *testing.T) {
 	}
 }
 
+func TestStripConnectionNamedTokens(t *testing.T) {
+	tests := []struct {
+		conn string
+		in   http.Header
+		want string
+	}{
+		{"keep-alive", http.Header{"Keep-Alive": {"timeout=5"}, "X-Kept": {"yes"}}, "map[X-Kept:[yes]]"},
+		{"Keep-Alive, close", http.Header{"Keep-Alive": {"timeout=5"}, "Close": {"x"}}, "map[]"},
+		{" ,, x-a ,", http.Header{"X-A": {"1"}, "X-B": {"2"}}, "map[X-B:[2]]"},
+		{"", http.Header{"X-B": {"2"}}, "map[X-B:[2]]"},
+		{"upgrade, keep-alive", http.Header{"Keep-Alive": {"1"}}, "map[Connection:[Upgrade]]"},
+	}
+	for _, tt := range tests {
+		tt.in["Connection"] = []string{tt.conn}
+		stripConnectionNamed(tt.in)
+		if got := fmt.Sprint(tt.in); got != tt.want {
+			t.Errorf("Connection %q: got %s, want %s", tt.conn, got, tt.want)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		stripConnectionNamed(http.Header{"Connection": {"keep-alive"}})
+	})
+	if allocs > 1 { // the header map literal itself
+		t.Errorf("stripConnectionNamed allocates %v times for Connection: keep-alive", allocs)
+	}
+}
+
 func TestTooManyHeaders(t *testing.T) {
 	h := http.Header{}
 	for i := 0; i < MaxHeaderCount; i++ {

@@ -22,7 +22,8 @@ import (
 // Empty values are left out. Lines are formatted into pooled buffers
 // without fmt and written with one Write call each.
 type AccessLog struct {
-	mu    sync.Mutex
+	mu    sync.Mutex // serialises writes to w unless w is a *BufferedWriter (safe for concurrent use)
+	lock  bool
 	w     io.Writer
 	json  bool
 	level slog.Leveler
@@ -34,6 +35,8 @@ type AccessLog struct {
 // info; pass the LevelVar from NewLogger, or nil to always log.
 func NewAccessLog(w io.Writer, format string, level slog.Leveler) (*AccessLog, error) {
 	a := &AccessLog{w: w, level: level, now: time.Now}
+	_, concurrent := w.(*BufferedWriter)
+	a.lock = !concurrent
 	switch strings.ToLower(strings.TrimSpace(format)) {
 	case "", FormatText:
 	case FormatJSON:
@@ -67,9 +70,13 @@ func (a *AccessLog) Log(info *pipeline.Info, method, path string, d time.Duratio
 	} else {
 		b = a.appendText(b, info, method, path, d)
 	}
-	a.mu.Lock()
-	_, _ = a.w.Write(b)
-	a.mu.Unlock()
+	if a.lock {
+		a.mu.Lock()
+		_, _ = a.w.Write(b)
+		a.mu.Unlock()
+	} else {
+		_, _ = a.w.Write(b)
+	}
 	if cap(b) <= maxPooledBuf {
 		*bp = b
 		bufPool.Put(bp)

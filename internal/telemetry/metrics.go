@@ -519,6 +519,9 @@ type LLMMetrics struct {
 	ttft     *prometheus.HistogramVec
 	tpot     *prometheus.HistogramVec
 	duration *prometheus.HistogramVec
+
+	children atomic.Pointer[map[GenAILabels]*genAIChild] // copy-on-write cache of resolved series
+	mu       sync.Mutex                                  // serialises writers of children
 }
 
 func newLLMMetrics(reg *prometheus.Registry) *LLMMetrics {
@@ -575,22 +578,100 @@ func (l *LLMMetrics) ObserveCall(g GenAILabels, input, output int, total, ttft, 
 	if l == nil {
 		return
 	}
-	v := g.values()
+	c := l.child(g)
 	if input >= 0 {
-		l.tokens.WithLabelValues(append([]string{"input"}, v...)...).Observe(float64(input))
+		c.observer(genAIInput, l, g).Observe(float64(input))
 	}
 	if output >= 0 {
-		l.tokens.WithLabelValues(append([]string{"output"}, v...)...).Observe(float64(output))
+		c.observer(genAIOutput, l, g).Observe(float64(output))
 	}
 	if total > 0 {
-		l.duration.WithLabelValues(v...).Observe(total.Seconds())
+		c.observer(genAIDuration, l, g).Observe(total.Seconds())
 	}
 	if ttft > 0 {
-		l.ttft.WithLabelValues(v...).Observe(ttft.Seconds())
+		c.observer(genAITTFT, l, g).Observe(ttft.Seconds())
 	}
 	if tpot > 0 {
-		l.tpot.WithLabelValues(v...).Observe(tpot.Seconds())
+		c.observer(genAITPOT, l, g).Observe(tpot.Seconds())
 	}
+}
+
+// The series of one GenAILabels, resolved on first use (a series is
+// created only when it is observed, as WithLabelValues would).
+const (
+	genAIInput = iota
+	genAIOutput
+	genAIDuration
+	genAITTFT
+	genAITPOT
+	numGenAISeries
+)
+
+// maxGenAIChildren bounds the cache of resolved label sets; the request
+// model is the client's, so past this many distinct label sets calls
+// resolve their series on every call instead of growing the cache.
+const maxGenAIChildren = 4096
+
+type observerBox struct{ o prometheus.Observer }
+
+type genAIChild struct {
+	obs [numGenAISeries]atomic.Pointer[observerBox]
+}
+
+// observer returns series i of c, resolving it once.
+func (c *genAIChild) observer(i int, l *LLMMetrics, g GenAILabels) prometheus.Observer {
+	if b := c.obs[i].Load(); b != nil {
+		return b.o
+	}
+	b := &observerBox{o: l.resolve(i, g)}
+	c.obs[i].Store(b) // a racing resolve stores the same series
+	return b.o
+}
+
+func (l *LLMMetrics) resolve(i int, g GenAILabels) prometheus.Observer {
+	v := g.values()
+	switch i {
+	case genAIInput:
+		return l.tokens.WithLabelValues(append([]string{"input"}, v...)...)
+	case genAIOutput:
+		return l.tokens.WithLabelValues(append([]string{"output"}, v...)...)
+	case genAIDuration:
+		return l.duration.WithLabelValues(v...)
+	case genAITTFT:
+		return l.ttft.WithLabelValues(v...)
+	default:
+		return l.tpot.WithLabelValues(v...)
+	}
+}
+
+// child returns the cached series of g (copy-on-write map: lookups take
+// no lock), or a fresh uncached one once the cache is full.
+func (l *LLMMetrics) child(g GenAILabels) *genAIChild {
+	if m := l.children.Load(); m != nil {
+		if c, ok := (*m)[g]; ok {
+			return c
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var old map[GenAILabels]*genAIChild
+	if m := l.children.Load(); m != nil {
+		old = *m
+	}
+	if c, ok := old[g]; ok {
+		return c
+	}
+	c := &genAIChild{}
+	if len(old) >= maxGenAIChildren {
+		return c
+	}
+	next := make(map[GenAILabels]*genAIChild, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[g] = c
+	l.children.Store(&next)
+	return c
 }
 
 // MCPMetrics counts MCP requests (agentgateway's mcp_requests metric):

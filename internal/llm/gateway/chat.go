@@ -282,7 +282,9 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 	}
 	acct := &usageRecord{h: h, r: r, t: t, asked: asked, sent: cr.Model, op: "chat", start: start}
 	if !call.Stream {
-		b, err := readAllSized(io.LimitReader(resp.Body, MaxResponseBytes+1), resp.ContentLength, MaxResponseBytes)
+		bp, err := readPooled(io.LimitReader(resp.Body, MaxResponseBytes+1), resp.ContentLength)
+		defer releaseResp(bp) // after the write below: the parsers copy model and usage out of b
+		b := *bp
 		if err != nil || len(b) > MaxResponseBytes {
 			return false, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrAPI, Message: "upstream response truncated or too large"}
 		}

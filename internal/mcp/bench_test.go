@@ -32,9 +32,15 @@ func benchUpstream(b *testing.B, stateless bool) *httptest.Server {
 	return ts
 }
 
-func benchGateway(b *testing.B, stateless bool, up string) string {
-	h, err := New(Spec{Route: "bench", Key: make([]byte, 32), Stateless: stateless,
-		Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up}}})
+const benchList = `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`
+
+// benchGateway serves a gateway whose targets are ups, named one, two, …
+func benchGateway(b *testing.B, stateless bool, ups ...string) string {
+	var targets []*TargetSpec
+	for i, up := range ups {
+		targets = append(targets, &TargetSpec{Name: []string{"one", "two", "three", "four"}[i], Kind: KindStreamable, URL: up})
+	}
+	h, err := New(Spec{Route: "bench", Key: make([]byte, 32), Stateless: stateless, Targets: targets})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,16 +69,20 @@ func benchPost(b *testing.B, c *http.Client, url, sid, body string) (int, string
 	return resp.StatusCode, resp.Header.Get("Mcp-Session-Id")
 }
 
-func benchCalls(b *testing.B, url string) {
+func benchCalls(b *testing.B, url string, body ...string) {
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	msg := benchCall
+	if len(body) > 0 {
+		msg = body[0]
+	}
 	for range 3 { // warm up: connections, pooled sessions
-		benchPost(b, c, url+"/mcp", "", benchCall)
+		benchPost(b, c, url+"/mcp", "", msg)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if code, _ := benchPost(b, c, url+"/mcp", "", benchCall); code != http.StatusOK {
-			b.Fatalf("tools/call: %d", code)
+		if code, _ := benchPost(b, c, url+"/mcp", "", msg); code != http.StatusOK {
+			b.Fatalf("%s: %d", msg, code)
 		}
 	}
 }
@@ -83,6 +93,19 @@ func BenchmarkMCPStatelessCallDirect(b *testing.B) {
 
 func BenchmarkMCPStatelessCallGateway(b *testing.B) {
 	benchCalls(b, benchGateway(b, true, benchUpstream(b, true).URL))
+}
+
+func BenchmarkMCPStatelessListDirect(b *testing.B) {
+	benchCalls(b, benchUpstream(b, true).URL, benchList)
+}
+
+func BenchmarkMCPStatelessListGateway(b *testing.B) {
+	benchCalls(b, benchGateway(b, true, benchUpstream(b, true).URL), benchList)
+}
+
+// Three targets: the list fans out to each.
+func BenchmarkMCPStatelessList3Gateway(b *testing.B) {
+	benchCalls(b, benchGateway(b, true, benchUpstream(b, true).URL, benchUpstream(b, true).URL, benchUpstream(b, true).URL), benchList)
 }
 
 // benchSessions runs initialize + initialized + DELETE, as the load

@@ -25,14 +25,14 @@ import (
 // few small decodes. Everything else (batches, other methods, other target
 // kinds, the 2026-07-28 protocol) takes the SDK path as before.
 
-// fastCall serves msgs on the fast path if it applies, and reports whether
-// it did.
-func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, msgs []jsonrpc.Message) bool {
+// fastServe serves msgs on the fast path if it applies, and reports
+// whether it did.
+func (h *Handler) fastServe(w http.ResponseWriter, r *http.Request, msgs []jsonrpc.Message) bool {
 	if len(msgs) != 1 {
 		return false
 	}
 	req, ok := msgs[0].(*jsonrpc.Request)
-	if !ok || req.Method != "tools/call" || !req.IsCall() {
+	if !ok || !req.IsCall() {
 		return false
 	}
 	pv := r.Header.Get("Mcp-Protocol-Version")
@@ -48,22 +48,33 @@ func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, msgs []jsonrp
 	if j, s := accepts(r.Header.Values("Accept")); !j || !s {
 		return false
 	}
+	switch req.Method {
+	case "tools/call":
+		return h.fastCall(w, r, req, pv)
+	case "ping":
+		writeResult(w, rawID(req.ID), []byte("{}"))
+		return true
+	case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
+		return h.fastList(w, r, req, pv)
+	case "prompts/get", "resources/read", "completion/complete":
+		return h.fastGet(w, r, req, pv)
+	}
+	return false
+}
+
+// fastCall serves a tools/call.
+func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, pv string) bool {
 	var p map[string]json.RawMessage // member names match exactly, as in the SDK
 	var exposed string
 	if json.Unmarshal(req.Params, &p) != nil || json.Unmarshal(p["name"], &exposed) != nil || exposed == "" {
 		return false
 	}
-	t, name := h.fastTarget(exposed)
+	t, name, unknown := h.fastTarget(w, r, req, 't', exposed)
 	if t == nil {
-		return false
+		return unknown
 	}
-	if h.spec.Authz != nil {
-		a := &access{h: h, r: r, method: req.Method}
-		if err := a.check('t', t.Name, name, exposed); err != nil {
-			we := err.(*jsonrpc.Error)
-			writeRPCError(w, r, http.StatusOK, req.ID, int(we.Code), we.Message)
-			return true
-		}
+	if h.fastDenied(w, r, req, 't', t.Name, name, exposed) {
+		return true
 	}
 	params := []byte(req.Params)
 	if name != exposed || isNullish(p["arguments"]) {
@@ -78,31 +89,55 @@ func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, msgs []jsonrp
 			return false
 		}
 	}
-	err := h.relayCall(w, r, t, pv, rawID(req.ID), req.ID, params)
+	err := h.relayCall(w, r, t, pv, req, params, nil)
 	h.count("tools/call", t.Name, name, err)
 	return true
 }
 
-// fastTarget resolves an exposed tool name without a session: by prefix,
-// or the single target. Only streamable-HTTP targets qualify.
-func (h *Handler) fastTarget(exposed string) (*TargetSpec, string) {
-	var t *TargetSpec
-	name := exposed
+// fastDenied answers the request with mcpAuthorization's refusal when the
+// client may not use the entity, and reports whether it did.
+func (h *Handler) fastDenied(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, kind byte, target, name, exposed string) bool {
+	if h.spec.Authz == nil {
+		return false
+	}
+	a := &access{h: h, r: r, method: req.Method}
+	if err := a.check(kind, target, name, exposed); err != nil {
+		we := err.(*jsonrpc.Error)
+		writeRPCError(w, r, http.StatusOK, req.ID, int(we.Code), we.Message)
+		return true
+	}
+	return false
+}
+
+// fastTarget resolves an exposed name (kind t, p) or URI (kind r, T)
+// without a session: by prefix, or the single target. Only
+// streamable-HTTP targets qualify. A prefixed name that names no target
+// is answered here, as resolve would (unknown reports that it was).
+func (h *Handler) fastTarget(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, kind byte, exposed string) (t *TargetSpec, name string, unknown bool) {
+	name = exposed
+	delim := Delimiter
+	if kind == 'r' || kind == 'T' {
+		delim = URIDelimiter
+	}
 	switch {
 	case h.spec.prefixed():
 		for _, c := range h.spec.Targets {
-			if rest, ok := strings.CutPrefix(exposed, c.Name+Delimiter); ok && rest != "" {
+			if rest, ok := strings.CutPrefix(exposed, c.Name+delim); ok && rest != "" {
 				t, name = c, rest
 				break
 			}
+		}
+		if t == nil {
+			writeRPCError(w, r, http.StatusOK, req.ID, jsonrpc.CodeInvalidParams, fmt.Sprintf("unknown %s %q", kindName(kind), exposed))
+			return nil, "", true
 		}
 	case len(h.spec.Targets) == 1:
 		t = h.spec.Targets[0]
 	}
 	if t == nil || t.Kind != KindStreamable {
-		return nil, ""
+		return nil, "", false
 	}
-	return t, name
+	return t, name, false
 }
 
 func isNullish(raw json.RawMessage) bool {
@@ -119,19 +154,16 @@ func rawID(id jsonrpc.ID) []byte {
 	return b
 }
 
-// relayCall sends the call on t's pooled session and relays the answer. A
-// session the target no longer knows (404) is replaced and the call sent
-// again, once (the target did not run it).
-func (h *Handler) relayCall(w http.ResponseWriter, r *http.Request, t *TargetSpec, pv string, clientID []byte, id jsonrpc.ID, params []byte) error {
+// relayCall sends the client's request req, with params, on t's pooled
+// session and relays the answer, its result passed through rewrite (when
+// not nil). A session the target no longer knows (404) is replaced and the
+// request sent again, once (the target did not run it).
+func (h *Handler) relayCall(w http.ResponseWriter, r *http.Request, t *TargetSpec, pv string, req *jsonrpc.Request, params []byte, rewrite func([]byte) ([]byte, error)) error {
 	ctx, cancel := context.WithTimeout(r.Context(), h.spec.CallTimeout)
 	defer cancel()
+	clientID, id := rawID(req.ID), req.ID
 	upID := h.raw.nextID()
-	body := make([]byte, 0, len(params)+80)
-	body = append(body, `{"jsonrpc":"2.0","id":`...)
-	body = append(body, upID...)
-	body = append(body, `,"method":"tools/call","params":`...)
-	body = append(body, params...)
-	body = append(body, '}')
+	body := requestBody(upID, req.Method, params)
 	var stale *rawSession
 	for attempt := 0; ; attempt++ {
 		s, own, err := h.raw.get(ctx, t, pv, stale)
@@ -157,8 +189,22 @@ func (h *Handler) relayCall(w http.ResponseWriter, r *http.Request, t *TargetSpe
 			drain(resp)
 			return h.fastError(w, r, id, fmt.Errorf("%s answered HTTP %d", t.Name, resp.StatusCode))
 		}
-		return h.relayAnswer(ctx, w, r, s, resp, upID, clientID, id)
+		return h.relayAnswer(ctx, w, r, s, resp, upID, clientID, id, rewrite)
 	}
+}
+
+// requestBody is a JSON-RPC request.
+func requestBody(id []byte, method string, params []byte) []byte {
+	body := make([]byte, 0, len(params)+len(method)+48)
+	body = append(body, `{"jsonrpc":"2.0","id":`...)
+	body = append(body, id...)
+	body = append(body, `,"method":`...)
+	body = strconv.AppendQuote(body, method)
+	if len(params) > 0 {
+		body = append(body, `,"params":`...)
+		body = append(body, params...)
+	}
+	return append(body, '}')
 }
 
 // callFailed words a failed call like upstream.do does.
@@ -181,7 +227,7 @@ func (h *Handler) fastError(w http.ResponseWriter, r *http.Request, id jsonrpc.I
 // answer, as the last event of that stream, or as a JSON body when nothing
 // came before it. Requests the target makes are answered here: a stateless
 // client cannot be asked anything.
-func (h *Handler) relayAnswer(ctx context.Context, w http.ResponseWriter, r *http.Request, s *rawSession, resp *http.Response, upID, clientID []byte, id jsonrpc.ID) error {
+func (h *Handler) relayAnswer(ctx context.Context, w http.ResponseWriter, r *http.Request, s *rawSession, resp *http.Response, upID, clientID []byte, id jsonrpc.ID, rewrite func([]byte) ([]byte, error)) error {
 	streaming := false
 	fl, _ := w.(http.Flusher)
 	event := func(data []byte) {
@@ -201,6 +247,13 @@ func (h *Handler) relayAnswer(ctx context.Context, w http.ResponseWriter, r *htt
 	answered := false
 	var answerErr error // a JSON-RPC error answer, for the metrics
 	err := readAnswer(resp, upID, func(m *rawMsg, _ []byte) error {
+		if rewrite != nil && isNullish(m.Error) && len(m.Result) > 0 {
+			res, err := rewrite(m.Result)
+			if err != nil {
+				return fmt.Errorf("a malformed answer: %w", err)
+			}
+			m.Result = res
+		}
 		out, err := withID(m, clientID)
 		if err != nil {
 			return err

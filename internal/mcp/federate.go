@@ -166,81 +166,68 @@ func (h *Handler) initialize(ctx context.Context, s *session, next mcp.MethodHan
 	return ir, nil
 }
 
-func mergeCaps(dst, c *mcp.ServerCapabilities) {
-	if c == nil {
-		return
-	}
-	if c.Tools != nil {
-		dst.Tools = &mcp.ToolCapabilities{ListChanged: c.Tools.ListChanged || (dst.Tools != nil && dst.Tools.ListChanged)}
-	}
-	if c.Prompts != nil {
-		dst.Prompts = &mcp.PromptCapabilities{ListChanged: c.Prompts.ListChanged || (dst.Prompts != nil && dst.Prompts.ListChanged)}
-	}
-	if c.Resources != nil {
-		r := &mcp.ResourceCapabilities{ListChanged: c.Resources.ListChanged, Subscribe: c.Resources.Subscribe}
-		if dst.Resources != nil {
-			r.ListChanged = r.ListChanged || dst.Resources.ListChanged
-			r.Subscribe = r.Subscribe || dst.Resources.Subscribe
-		}
-		dst.Resources = r
-	}
-	if c.Logging != nil { //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
-		dst.Logging = &mcp.LoggingCapabilities{} //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
-	}
-	if c.Completions != nil {
-		dst.Completions = &mcp.CompletionCapabilities{}
-	}
-	if c.Experimental != nil && dst.Experimental == nil {
-		dst.Experimental = c.Experimental
-	}
-}
-
-// result is one target's share of a fan-out.
+// result is one target's share of a fan-out. u is nil on the stateless
+// fast path (fastlist.go), which has no per-session upstreams.
 type result[T any] struct {
+	t     *TargetSpec
 	u     *upstream
 	items []T
 	err   error
 }
 
 // fanOut calls list on every target that has capability c, each bounded by
-// the list timeout. failClosed turns any failure into an error; failOpen
-// keeps what the healthy targets returned. "Method not found" is an empty
-// answer, not a failure.
+// the list timeout (see gather).
 func fanOut[T any](ctx context.Context, h *Handler, s *session, method string, c byte, list func(context.Context, *mcp.ClientSession) ([]T, error)) ([]result[T], error) {
 	ups := s.live()
 	out := make([]result[T], len(ups))
-	var wg sync.WaitGroup
 	for i, u := range ups {
-		out[i].u = u
-		if !u.hasCap(c) {
-			continue
+		out[i].t, out[i].u = u.t, u
+	}
+	return gather(ctx, h, method, out, func(ctx context.Context, r *result[T]) ([]T, error) {
+		if !r.u.hasCap(c) {
+			return nil, nil
 		}
+		var items []T
+		err := r.u.do(ctx, h.spec.ListTimeout, true, func(ctx context.Context, cs *mcp.ClientSession) error {
+			var err error
+			items, err = list(ctx, cs)
+			return err
+		})
+		return items, err
+	})
+}
+
+// gather runs list for every target of out concurrently, each bounded by
+// the list timeout. failClosed turns any failure into an error; failOpen
+// keeps what the healthy targets returned. "Method not found" is an empty
+// answer, not a failure.
+func gather[T any](ctx context.Context, h *Handler, method string, out []result[T], list func(context.Context, *result[T]) ([]T, error)) ([]result[T], error) {
+	var wg sync.WaitGroup
+	for i := range out {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			r := &out[i]
 			lctx, cancel := context.WithTimeout(ctx, h.spec.ListTimeout)
 			defer cancel()
-			err := u.do(lctx, h.spec.ListTimeout, true, func(ctx context.Context, cs *mcp.ClientSession) error {
-				items, err := list(ctx, cs)
-				out[i].items = items
-				return err
-			})
+			items, err := list(lctx, r)
+			r.items = items
 			if err != nil && lctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-				err = fmt.Errorf("%w: %s: no answer within %s", errUnavailable, u.t.Name, h.spec.ListTimeout)
+				err = fmt.Errorf("%w: %s: no answer within %s", errUnavailable, r.t.Name, h.spec.ListTimeout)
 			}
 			var we *jsonrpc.Error
 			if errors.As(err, &we) && we.Code == jsonrpc.CodeMethodNotFound {
 				err = nil
 			}
-			out[i].err = err
-			h.count(method, u.t.Name, "", err)
+			r.err = err
+			h.count(method, r.t.Name, "", err)
 		}()
 	}
 	wg.Wait()
 	var failed []error
 	for _, r := range out {
 		if r.err != nil {
-			h.spec.Log.Warn("mcp target failed during fan-out", "method", method, "target", r.u.t.Name, "error", r.err)
+			h.spec.Log.Warn("mcp target failed during fan-out", "method", method, "target", r.t.Name, "error", r.err)
 			failed = append(failed, r.err)
 		}
 	}
@@ -299,17 +286,23 @@ func (h *Handler) listTools(ctx context.Context, s *session) (*mcp.ListToolsResu
 	if err != nil {
 		return nil, err
 	}
+	return h.toolsResult(ctx, s, rs), nil
+}
+
+// toolsResult merges the targets' tools: exposed names, mcpAuthorization
+// applied. s is nil on the stateless fast path.
+func (h *Handler) toolsResult(ctx context.Context, s *session, rs []result[*mcp.Tool]) *mcp.ListToolsResult {
 	out := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
 	az := accessFrom(ctx)
-	merge(h, s, 't', rs, func(t *mcp.Tool) string { return t.Name }, func(u *upstream, t *mcp.Tool) {
-		if !az.allow('t', u.t.Name, t.Name) {
+	merge(h, s, 't', rs, func(t *mcp.Tool) string { return t.Name }, func(target string, t *mcp.Tool) {
+		if !az.allow('t', target, t.Name) {
 			return
 		}
 		c := *t
-		c.Name = h.expose(u.t.Name, t.Name)
+		c.Name = h.expose(target, t.Name)
 		out.Tools = append(out.Tools, &c)
 	})
-	return out, nil
+	return out
 }
 
 func (h *Handler) listPrompts(ctx context.Context, s *session) (*mcp.ListPromptsResult, error) {
@@ -325,17 +318,21 @@ func (h *Handler) listPrompts(ctx context.Context, s *session) (*mcp.ListPrompts
 	if err != nil {
 		return nil, err
 	}
+	return h.promptsResult(ctx, s, rs), nil
+}
+
+func (h *Handler) promptsResult(ctx context.Context, s *session, rs []result[*mcp.Prompt]) *mcp.ListPromptsResult {
 	out := &mcp.ListPromptsResult{Prompts: []*mcp.Prompt{}}
 	az := accessFrom(ctx)
-	merge(h, s, 'p', rs, func(p *mcp.Prompt) string { return p.Name }, func(u *upstream, p *mcp.Prompt) {
-		if !az.allow('p', u.t.Name, p.Name) {
+	merge(h, s, 'p', rs, func(p *mcp.Prompt) string { return p.Name }, func(target string, p *mcp.Prompt) {
+		if !az.allow('p', target, p.Name) {
 			return
 		}
 		c := *p
-		c.Name = h.expose(u.t.Name, p.Name)
+		c.Name = h.expose(target, p.Name)
 		out.Prompts = append(out.Prompts, &c)
 	})
-	return out, nil
+	return out
 }
 
 func (h *Handler) listResources(ctx context.Context, s *session) (*mcp.ListResourcesResult, error) {
@@ -351,17 +348,21 @@ func (h *Handler) listResources(ctx context.Context, s *session) (*mcp.ListResou
 	if err != nil {
 		return nil, err
 	}
+	return h.resourcesResult(ctx, s, rs), nil
+}
+
+func (h *Handler) resourcesResult(ctx context.Context, s *session, rs []result[*mcp.Resource]) *mcp.ListResourcesResult {
 	out := &mcp.ListResourcesResult{Resources: []*mcp.Resource{}}
 	az := accessFrom(ctx)
-	merge(h, s, 'r', rs, func(r *mcp.Resource) string { return r.URI }, func(u *upstream, r *mcp.Resource) {
-		if !az.allow('r', u.t.Name, r.URI) {
+	merge(h, s, 'r', rs, func(r *mcp.Resource) string { return r.URI }, func(target string, r *mcp.Resource) {
+		if !az.allow('r', target, r.URI) {
 			return
 		}
 		c := *r
-		c.URI = h.exposeURI(u.t.Name, r.URI)
+		c.URI = h.exposeURI(target, r.URI)
 		out.Resources = append(out.Resources, &c)
 	})
-	return out, nil
+	return out
 }
 
 func (h *Handler) listTemplates(ctx context.Context, s *session) (*mcp.ListResourceTemplatesResult, error) {
@@ -377,17 +378,21 @@ func (h *Handler) listTemplates(ctx context.Context, s *session) (*mcp.ListResou
 	if err != nil {
 		return nil, err
 	}
+	return h.templatesResult(ctx, s, rs), nil
+}
+
+func (h *Handler) templatesResult(ctx context.Context, s *session, rs []result[*mcp.ResourceTemplate]) *mcp.ListResourceTemplatesResult {
 	out := &mcp.ListResourceTemplatesResult{ResourceTemplates: []*mcp.ResourceTemplate{}}
 	az := accessFrom(ctx)
-	merge(h, s, 'T', rs, func(r *mcp.ResourceTemplate) string { return r.URITemplate }, func(u *upstream, r *mcp.ResourceTemplate) {
-		if !az.allow('T', u.t.Name, r.URITemplate) {
+	merge(h, s, 'T', rs, func(r *mcp.ResourceTemplate) string { return r.URITemplate }, func(target string, r *mcp.ResourceTemplate) {
+		if !az.allow('T', target, r.URITemplate) {
 			return
 		}
 		c := *r
-		c.URITemplate = h.exposeURI(u.t.Name, r.URITemplate)
+		c.URITemplate = h.exposeURI(target, r.URITemplate)
 		out.ResourceTemplates = append(out.ResourceTemplates, &c)
 	})
-	return out, nil
+	return out
 }
 
 func (h *Handler) callTool(ctx context.Context, s *session, p *mcp.CallToolParamsRaw) (*mcp.CallToolResult, error) {

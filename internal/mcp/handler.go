@@ -206,7 +206,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case h.spec.Stateless:
 		if r.Method == http.MethodPost {
 			msgs, ok := h.readBody(w, r)
-			if !ok || h.fastCall(w, r, msgs) {
+			if !ok || h.fastServe(w, r, msgs) {
 				return
 			}
 		}

@@ -479,6 +479,12 @@ func TestUpstreamSessionReinitializedAfterExpiry(t *testing.T) {
 	t.Cleanup(front.Close)
 	_, gw := gateway(t, Spec{Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: front.URL}}})
 	cs := connect(t, gw.URL+"/mcp", nil)
+	// A request in the session first: the initialized notification goes
+	// upstream in the background (initializedLater), and the dropped
+	// request must be the call, not that notification.
+	if _, err := cs.ListTools(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
 	drop.Store(true)
 	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "after"}})
 	if err != nil || text(t, res) != "one:after" {

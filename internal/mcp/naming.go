@@ -82,34 +82,35 @@ func (n *nameIndex) get(kind byte) (map[string]*upstream, bool) {
 // merge adds every item of every target through add, dropping names that
 // are ambiguous: served twice by one target, or (without prefixes) by two
 // targets. Without prefixes and with several targets it records the index
-// calls are routed by.
-func merge[T any](h *Handler, s *session, kind byte, rs []result[T], key func(T) string, add func(*upstream, T)) {
+// calls are routed by (s nil: nothing is recorded; the stateless fast path
+// routes only prefixed names).
+func merge[T any](h *Handler, s *session, kind byte, rs []result[T], key func(T) string, add func(target string, it T)) {
 	prefixed := h.spec.prefixed()
-	ck := func(u *upstream, k string) string {
+	ck := func(t *TargetSpec, k string) string {
 		if prefixed {
-			return u.t.Name + "\x00" + k
+			return t.Name + "\x00" + k
 		}
 		return k
 	}
 	count := map[string]int{}
 	for _, r := range rs {
 		for _, it := range r.items {
-			count[ck(r.u, key(it))]++
+			count[ck(r.t, key(it))]++
 		}
 	}
 	index := map[string]*upstream{}
 	for _, r := range rs {
 		for _, it := range r.items {
 			k := key(it)
-			if count[ck(r.u, k)] > 1 {
-				h.spec.Log.Warn("mcp: dropping an ambiguous name served more than once", "kind", kindName(kind), "name", k, "target", r.u.t.Name)
+			if count[ck(r.t, k)] > 1 {
+				h.spec.Log.Warn("mcp: dropping an ambiguous name served more than once", "kind", kindName(kind), "name", k, "target", r.t.Name)
 				continue
 			}
 			index[k] = r.u
-			add(r.u, it)
+			add(r.t.Name, it)
 		}
 	}
-	if !prefixed && len(s.ups) > 1 {
+	if s != nil && !prefixed && len(s.ups) > 1 {
 		s.index().set(kind, index)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/agentgw/agentgateway/internal/version"
 )
 
@@ -40,11 +42,15 @@ type rawKey struct {
 
 // rawSession is one initialized upstream session.
 type rawSession struct {
-	t  *TargetSpec
-	rt http.RoundTripper
-	id string // Mcp-Session-Id; "" for a stateless target
-	pv string // negotiated protocol version
+	t    *TargetSpec
+	rt   http.RoundTripper
+	id   string // Mcp-Session-Id; "" for a stateless target
+	pv   string // negotiated protocol version
+	caps string // the target's capabilities (capsString)
 }
+
+// hasCap reports whether the target declared capability c.
+func (s *rawSession) hasCap(c byte) bool { return strings.IndexByte(s.caps, c) >= 0 }
 
 // rawEntry holds a key's session; mu serializes (re)initializing it.
 type rawEntry struct {
@@ -123,7 +129,8 @@ func (p *rawPool) initialize(ctx context.Context, t *TargetSpec, pv string) (*ra
 	s.id = resp.Header.Get("Mcp-Session-Id")
 	var res struct {
 		Result *struct {
-			ProtocolVersion string `json:"protocolVersion"`
+			ProtocolVersion string                  `json:"protocolVersion"`
+			Capabilities    *mcp.ServerCapabilities `json:"capabilities"`
 		} `json:"result"`
 		Error *struct {
 			Message string `json:"message"`
@@ -140,6 +147,7 @@ func (p *rawPool) initialize(ctx context.Context, t *TargetSpec, pv string) (*ra
 		return nil, fmt.Errorf("%w: %s: initialize: no usable protocol version", errUnavailable, t.Name)
 	}
 	s.pv = res.Result.ProtocolVersion
+	s.caps = capsString(res.Result.Capabilities)
 	resp2, err := s.post(ctx, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), true)
 	if err != nil {
 		return nil, unavailable(ctx, t, p.h.spec.InitTimeout, err)

@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,6 +39,13 @@ type upstreamRT struct {
 
 	mu     sync.Mutex
 	resume *sealedUp
+
+	// The initialized notification is sent while the client's initialize
+	// is being answered (see initializedLater); requests after it wait for
+	// it. initSent: it has gone (or there is none to wait for).
+	initSent atomic.Bool
+	initDone chan struct{}
+	initErr  error
 }
 
 func newUpstreamRT(t *TargetSpec) *upstreamRT {
@@ -79,11 +87,20 @@ func (rt *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 					rt.mu.Lock()
 					rt.resume = nil
 					rt.mu.Unlock()
+					rt.initSent.Store(true)
 					return synth(req, http.StatusAccepted, nil, ""), nil
 				}
 			}
 		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if !rt.initSent.Load() {
+		if resp, ok := rt.initializedLater(req); ok {
+			return resp, nil
+		}
+	}
+	if err := rt.waitInitialized(req); err != nil {
+		return nil, err
 	}
 	r2 := req.Clone(req.Context())
 	applyHeaders(r2.Header, rt.headers)
@@ -92,6 +109,84 @@ func (rt *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = newOrderedBody(req.Context(), resp.Body)
 	}
 	return resp, err
+}
+
+// initializedLater answers a streamable target's notifications/initialized
+// at once (202) and sends it in the background: the SDK would otherwise
+// wait for the target's 202 before the client's initialize can be
+// answered, a second upstream round trip on every session's start. The
+// session's next request waits until it has been sent, so the target sees
+// it first, and fails if the target refused it.
+func (rt *upstreamRT) initializedLater(req *http.Request) (*http.Response, bool) {
+	if !rt.order || req.Method != http.MethodPost || req.GetBody == nil || req.ContentLength <= 0 || req.ContentLength > 512 {
+		return nil, false
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	data, err := io.ReadAll(body)
+	if err != nil || !bytes.Contains(data, []byte(`"notifications/initialized"`)) {
+		return nil, false
+	}
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	if json.Unmarshal(data, &m) != nil || m.Method != "notifications/initialized" || m.ID != nil {
+		return nil, false
+	}
+	done := make(chan struct{})
+	rt.mu.Lock()
+	rt.initDone = done
+	rt.mu.Unlock()
+	rt.initSent.Store(true)
+	r2 := req.Clone(context.WithoutCancel(req.Context()))
+	r2.Body = io.NopCloser(bytes.NewReader(data))
+	applyHeaders(r2.Header, rt.headers)
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(r2.Context(), 30*time.Second)
+		defer cancel()
+		resp, err := rt.base.RoundTrip(r2.WithContext(ctx))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_ = resp.Body.Close()
+			// 404: the session is already gone; the next request finds
+			// that out itself and re-initializes.
+			if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
+				err = fmt.Errorf("notifications/initialized answered HTTP %d", resp.StatusCode)
+			}
+		}
+		rt.initErr = err
+	}()
+	return synth(req, http.StatusAccepted, nil, ""), true
+}
+
+// waitInitialized holds a request until the initialized notification has
+// been sent.
+func (rt *upstreamRT) waitInitialized(req *http.Request) error {
+	rt.mu.Lock()
+	done := rt.initDone
+	rt.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+	case <-req.Context().Done():
+		return req.Context().Err()
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.initDone == done {
+		rt.initDone = nil
+		if err := rt.initErr; err != nil {
+			rt.initErr = nil
+			return err
+		}
+	}
+	return nil
 }
 
 func (rt *upstreamRT) fakeInitialize(req *http.Request, r *jsonrpc.Request, st *sealedUp) (*http.Response, error) {

@@ -492,3 +492,33 @@ func capsString(c *mcp.ServerCapabilities) string {
 	}
 	return b.String()
 }
+
+// mergeCaps adds a target's capabilities to the merged ones.
+func mergeCaps(dst, c *mcp.ServerCapabilities) {
+	if c == nil {
+		return
+	}
+	if c.Tools != nil {
+		dst.Tools = &mcp.ToolCapabilities{ListChanged: c.Tools.ListChanged || (dst.Tools != nil && dst.Tools.ListChanged)}
+	}
+	if c.Prompts != nil {
+		dst.Prompts = &mcp.PromptCapabilities{ListChanged: c.Prompts.ListChanged || (dst.Prompts != nil && dst.Prompts.ListChanged)}
+	}
+	if c.Resources != nil {
+		r := &mcp.ResourceCapabilities{ListChanged: c.Resources.ListChanged, Subscribe: c.Resources.Subscribe}
+		if dst.Resources != nil {
+			r.ListChanged = r.ListChanged || dst.Resources.ListChanged
+			r.Subscribe = r.Subscribe || dst.Resources.Subscribe
+		}
+		dst.Resources = r
+	}
+	if c.Logging != nil { //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
+		dst.Logging = &mcp.LoggingCapabilities{} //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
+	}
+	if c.Completions != nil {
+		dst.Completions = &mcp.CompletionCapabilities{}
+	}
+	if c.Experimental != nil && dst.Experimental == nil {
+		dst.Experimental = c.Experimental
+	}
+}

@@ -134,7 +134,8 @@ func TestNginxConfig(t *testing.T) {
 
 func TestScenariosMCP(t *testing.T) {
 	s := scenarios(3000, []int{1000, 300}, []string{"mcp"})
-	if len(s) != 3 || s[0].qps != 0 || s[1].qps != 1000 || s[2].qps != 300 || s[0].kind != kindMCP || s[0].path != mcpPath {
+	if len(s) != 4 || s[0].qps != 0 || s[1].qps != 1000 || s[2].qps != 300 || s[0].kind != kindMCP || s[0].path != mcpPath ||
+		s[3].payload != mcpListRequest || s[3].qps != 0 {
 		t.Fatalf("%+v", s)
 	}
 	if s[0].payload != mcpCallRequest || !slices.Contains(s[0].headers, "MCP-Protocol-Version: 2025-11-25") ||
@@ -142,7 +143,7 @@ func TestScenariosMCP(t *testing.T) {
 		t.Errorf("%+v", s[0])
 	}
 	var m map[string]any
-	for _, b := range []string{mcpCallRequest, mcpInitRequest, mcpInitializedNotification} {
+	for _, b := range []string{mcpCallRequest, mcpListRequest, mcpInitRequest, mcpInitializedNotification} {
 		if err := json.Unmarshal([]byte(b), &m); err != nil || m["jsonrpc"] != "2.0" {
 			t.Errorf("%s: %v", b, err)
 		}

@@ -140,6 +140,9 @@ func scenarios(fixedQPS int, mcpQPS []int, kinds []string) []scenario {
 		for _, q := range mcpQPS {
 			out = append(out, scenario{name: fmt.Sprintf("%s, %d rps", name, q), kind: kindMCP, path: mcpPath, payload: mcpCallRequest, headers: mcpHeaders, qps: q})
 		}
+		// tools/list, what every agent asks first: on the gateway, a
+		// fan-out to the targets' pooled sessions.
+		out = append(out, scenario{name: "MCP tools/list (stateless), max throughput", kind: kindMCP, path: mcpPath, payload: mcpListRequest, headers: mcpHeaders})
 	}
 	return out
 }

@@ -41,6 +41,9 @@ const (
 // mcpCallRequest is the body of the tools/call scenario.
 var mcpCallRequest = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + mcpTool + `","arguments":{}}}`
 
+// mcpListRequest is the body of the tools/list scenario.
+const mcpListRequest = `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`
+
 // mcpHeaders are sent with every MCP request (besides Content-Type).
 var mcpHeaders = []string{"Accept: application/json, text/event-stream", "MCP-Protocol-Version: " + mcpVersion}
 

@@ -1,0 +1,284 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// The stateless fast path for requests other than tools/call (see
+// fastpath.go). Lists fan out to every target over their pooled sessions
+// (rawpool.go) and are merged as on the SDK path (gather, merge and the
+// *Result builders of federate.go: names, ambiguity, failOpen and
+// mcpAuthorization are the same code); prompts/get, resources/read and
+// completion/complete route by prefix (or to the single target) and are
+// relayed like tools/call. The federation gives clients no cursors (it
+// collects every page of every target), and neither does this path: a
+// request with a cursor takes the SDK path. Routes with a target the pool
+// cannot serve (stdio, SSE, OpenAPI) take the SDK path for everything but
+// the requests routed to a streamable-HTTP target.
+
+// errNoCap: the target did not declare the capability a request needs.
+var errNoCap = errors.New("capability not declared")
+
+// fastList serves tools/list, prompts/list, resources/list and
+// resources/templates/list.
+func (h *Handler) fastList(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, pv string) bool {
+	for _, t := range h.spec.Targets {
+		if t.Kind != KindStreamable {
+			return false
+		}
+	}
+	var p struct {
+		Cursor *string `json:"cursor"`
+	}
+	if len(req.Params) > 0 && (json.Unmarshal(req.Params, &p) != nil || p.Cursor != nil && *p.Cursor != "") {
+		return false
+	}
+	ctx := r.Context()
+	if h.spec.Authz != nil {
+		ctx = context.WithValue(ctx, accessKey{}, &access{h: h, r: r, method: req.Method})
+	}
+	var res any
+	var err error
+	switch req.Method {
+	case "tools/list":
+		var rs []result[*mcp.Tool]
+		if rs, err = rawFanOut[*mcp.Tool](ctx, h, pv, req.Method, 't', "tools"); err == nil {
+			res = h.toolsResult(ctx, nil, rs)
+		}
+	case "prompts/list":
+		var rs []result[*mcp.Prompt]
+		if rs, err = rawFanOut[*mcp.Prompt](ctx, h, pv, req.Method, 'p', "prompts"); err == nil {
+			res = h.promptsResult(ctx, nil, rs)
+		}
+	case "resources/list":
+		var rs []result[*mcp.Resource]
+		if rs, err = rawFanOut[*mcp.Resource](ctx, h, pv, req.Method, 'r', "resources"); err == nil {
+			res = h.resourcesResult(ctx, nil, rs)
+		}
+	default:
+		var rs []result[*mcp.ResourceTemplate]
+		if rs, err = rawFanOut[*mcp.ResourceTemplate](ctx, h, pv, req.Method, 'r', "resourceTemplates"); err == nil {
+			res = h.templatesResult(ctx, nil, rs)
+		}
+	}
+	if err != nil {
+		we := rpcError(err).(*jsonrpc.Error)
+		writeRPCError(w, r, http.StatusOK, req.ID, int(we.Code), we.Message)
+		return true
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		writeRPCError(w, r, http.StatusOK, req.ID, jsonrpc.CodeInternalError, "cannot encode the list")
+		return true
+	}
+	writeResult(w, rawID(req.ID), data)
+	return true
+}
+
+// rawFanOut lists field (every page) of every target with capability c.
+func rawFanOut[T any](ctx context.Context, h *Handler, pv, method string, c byte, field string) ([]result[T], error) {
+	out := make([]result[T], len(h.spec.Targets))
+	for i, t := range h.spec.Targets {
+		out[i].t = t
+	}
+	return gather(ctx, h, method, out, func(ctx context.Context, r *result[T]) ([]T, error) {
+		items, err := pages(ctx, func(ctx context.Context, cursor string) ([]T, string, error) {
+			params := []byte("{}")
+			if cursor != "" {
+				params, _ = json.Marshal(map[string]string{"cursor": cursor})
+			}
+			res, err := h.raw.exchange(ctx, r.t, pv, c, method, params)
+			if err != nil {
+				return nil, "", err
+			}
+			var page map[string]json.RawMessage
+			var items []T
+			var next string
+			if err := json.Unmarshal(res, &page); err != nil {
+				return nil, "", fmt.Errorf("%s: a malformed %s answer: %w", r.t.Name, method, err)
+			}
+			if err := json.Unmarshal(page[field], &items); len(page[field]) > 0 && err != nil {
+				return nil, "", fmt.Errorf("%s: a malformed %s answer: %w", r.t.Name, method, err)
+			}
+			if len(page["nextCursor"]) > 0 {
+				_ = json.Unmarshal(page["nextCursor"], &next)
+			}
+			return items, next, nil
+		})
+		if errors.Is(err, errNoCap) {
+			return nil, nil
+		}
+		return items, err
+	})
+}
+
+// exchange sends one request on t's pooled session and returns the
+// result of its answer; an error answer is a *jsonrpc.Error. Messages the
+// target sends before the answer are dropped (its requests refused). need
+// (0: none) is a capability the target must have declared (else errNoCap).
+func (p *rawPool) exchange(ctx context.Context, t *TargetSpec, pv string, need byte, method string, params []byte) (json.RawMessage, error) {
+	h := p.h
+	upID := p.nextID()
+	body := requestBody(upID, method, params)
+	var stale *rawSession
+	for attempt := 0; ; attempt++ {
+		s, own, err := p.get(ctx, t, pv, stale)
+		if err != nil {
+			return nil, err
+		}
+		if own {
+			defer s.end()
+		}
+		if need != 0 && !s.hasCap(need) {
+			return nil, errNoCap
+		}
+		resp, err := s.post(ctx, body, true)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: connection lost: %v", errUnavailable, t.Name, err)
+		}
+		if resp.StatusCode == http.StatusNotFound && s.id != "" && attempt == 0 {
+			drain(resp)
+			h.spec.Log.Info("mcp upstream session expired; re-initializing", "target", t.Name)
+			stale = s
+			continue
+		}
+		ct := resp.Header.Get("Content-Type")
+		if resp.StatusCode != http.StatusOK || (!strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/event-stream")) {
+			drain(resp)
+			return nil, fmt.Errorf("%w: %s answered HTTP %d", errUnavailable, t.Name, resp.StatusCode)
+		}
+		var res json.RawMessage
+		var rerr error
+		err = readAnswer(resp, upID, func(m *rawMsg, _ []byte) error {
+			if !isNullish(m.Error) {
+				we := &jsonrpc.Error{}
+				if json.Unmarshal(m.Error, we) != nil {
+					we = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "a malformed error answer"}
+				}
+				rerr = we
+				return nil
+			}
+			if len(m.Result) == 0 {
+				return errors.New("a malformed answer: no result")
+			}
+			res = m.Result
+			return nil
+		}, func(m *rawMsg, data []byte) error {
+			h.fastOther(ctx, s, m, data) // requests are refused; notifications dropped
+			return nil
+		})
+		drain(resp)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", errUnavailable, t.Name, err)
+		}
+		return res, rerr
+	}
+}
+
+// fastGet serves prompts/get, resources/read and completion/complete: the
+// exposed name routes the request to its target, as tools/call.
+func (h *Handler) fastGet(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, pv string) bool {
+	var p map[string]json.RawMessage
+	if json.Unmarshal(req.Params, &p) != nil {
+		return false
+	}
+	// holder is the object naming the entity (the params, or the ref of a
+	// completion), member the name's member.
+	holder, member, kind := p, "name", byte('p')
+	var ref map[string]json.RawMessage
+	switch req.Method {
+	case "resources/read":
+		member, kind = "uri", 'r'
+	case "completion/complete":
+		var typ string
+		if json.Unmarshal(p["ref"], &ref) != nil || json.Unmarshal(ref["type"], &typ) != nil {
+			return false
+		}
+		switch typ {
+		case "ref/prompt":
+		case "ref/resource":
+			member, kind = "uri", 'T'
+		default:
+			return false
+		}
+		holder = ref
+	}
+	var exposed string
+	if json.Unmarshal(holder[member], &exposed) != nil || exposed == "" {
+		return false
+	}
+	t, name, unknown := h.fastTarget(w, r, req, kind, exposed)
+	if t == nil {
+		return unknown
+	}
+	if h.fastDenied(w, r, req, kind, t.Name, name, exposed) {
+		return true
+	}
+	params := []byte(req.Params)
+	if name != exposed {
+		holder[member], _ = json.Marshal(name)
+		if ref != nil {
+			p["ref"], _ = json.Marshal(ref)
+		}
+		var err error
+		if params, err = json.Marshal(p); err != nil {
+			return false
+		}
+	}
+	var rewrite func([]byte) ([]byte, error)
+	if h.spec.prefixed() {
+		switch req.Method {
+		case "prompts/get":
+			rewrite = func(b []byte) ([]byte, error) {
+				var res mcp.GetPromptResult
+				if err := json.Unmarshal(b, &res); err != nil {
+					return nil, err
+				}
+				for _, m := range res.Messages {
+					if m != nil {
+						qualifyContent(t.Name, m.Content)
+					}
+				}
+				return json.Marshal(&res)
+			}
+		case "resources/read":
+			rewrite = func(b []byte) ([]byte, error) {
+				var res mcp.ReadResourceResult
+				if err := json.Unmarshal(b, &res); err != nil {
+					return nil, err
+				}
+				for _, c := range res.Contents {
+					if c != nil && c.URI != "" {
+						c.URI = qualifyURI(t.Name, c.URI)
+					}
+				}
+				return json.Marshal(&res)
+			}
+		}
+	}
+	err := h.relayCall(w, r, t, pv, req, params, rewrite)
+	h.count(req.Method, t.Name, name, err)
+	return true
+}
+
+// writeResult answers with a JSON-RPC result.
+func writeResult(w http.ResponseWriter, id, result []byte) {
+	out := make([]byte, 0, len(result)+len(id)+32)
+	out = append(out, `{"jsonrpc":"2.0","id":`...)
+	out = append(out, id...)
+	out = append(out, `,"result":`...)
+	out = append(out, result...)
+	out = append(out, '}')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	_, _ = w.Write(out)
+}

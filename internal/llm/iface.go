@@ -42,6 +42,9 @@ type Call struct {
 	// (Responses API passthrough).
 	ParseChat    func(body []byte) (*Response, error)
 	DecodeStream func(r io.Reader) EventReader
+	// Pooled, when set, owns Body's bytes: the gateway releases it once
+	// the attempt is over and the transport has closed the body.
+	Pooled *BodyBuf
 }
 
 // Provider is one configured upstream LLM API (one provider entry with its

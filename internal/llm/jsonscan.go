@@ -134,21 +134,25 @@ func TopLevel(b []byte, key string) ([]byte, bool) {
 // member key set to the raw JSON value val, or the member added at the
 // end when there is none.
 func SetTopLevel(b []byte, key string, val []byte) []byte {
-	var spans []member
+	return setTopLevel(make([]byte, 0, len(b)+len(key)+len(val)+4), b, key, val)
+}
+
+func setTopLevel(out, b []byte, key string, val []byte) []byte {
+	var one [2]member
+	spans := one[:0]
 	topMembers(b, func(k []byte, v member) bool {
 		if string(k) == key {
 			spans = append(spans, v)
 		}
 		return true
 	})
-	out := make([]byte, 0, len(b)+len(key)+len(val)+4)
 	if len(spans) == 0 {
 		end := len(b) - 1
 		for end >= 0 && b[end] != '}' {
 			end--
 		}
 		if end < 0 {
-			return b
+			return append(out, b...)
 		}
 		j := end - 1
 		for j >= 0 && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {

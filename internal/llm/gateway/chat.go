@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,13 @@ import (
 	"github.com/agentgw/agentgateway/internal/llm/provider/gemini"
 	"github.com/agentgw/agentgateway/internal/llm/provider/openai"
 	"github.com/agentgw/agentgateway/internal/pipeline"
+)
+
+// Shared header values (capacity-clipped: an Add copies, never writes
+// into them).
+var (
+	hdrJSON      = []string{"application/json"}[:1:1]
+	hdrUserAgent = []string{"agentgateway"}[:1:1]
 )
 
 var (
@@ -106,8 +112,10 @@ func sameDialect(bs []*Backend, d llm.Dialect) bool {
 // one more try for a server error (not for a rate limit).
 func (h *Handler) run(w http.ResponseWriter, r *http.Request, f llm.Format, targets []*Target, try func(*Target) (bool, *llm.Error)) {
 	info := pipeline.InfoFrom(r.Context())
+	var twice [2]*Target
 	if len(targets) == 1 {
-		targets = append(targets, targets[0])
+		twice[0], twice[1] = targets[0], targets[0]
+		targets = twice[:]
 	}
 	var last *llm.Error
 	for i, t := range targets {
@@ -155,12 +163,18 @@ func clientGone(r *http.Request) {
 // send builds and sends one upstream request. The returned cancel ends
 // the attempt (call it when done with the response).
 func send(r *http.Request, t *Target, call *llm.Call, path string, clientDialect llm.Dialect) (*http.Response, context.CancelCauseFunc, *llm.Error) {
-	ctx, cancel := context.WithCancelCause(r.Context())
+	// A non-streamed call without an attempt timeout needs no context of
+	// its own: nothing cancels it but the client (closing the answer's
+	// body ends it). Streams keep one for the idle timer.
+	ctx, cancel := r.Context(), context.CancelCauseFunc(noCancel)
+	if t.Timeout > 0 || call.Stream {
+		ctx, cancel = context.WithCancelCause(r.Context())
+	}
 	var timer *time.Timer
 	if t.Timeout > 0 {
 		timer = time.AfterFunc(t.Timeout, func() { cancel(errAttemptTimeout) })
 	}
-	ureq, err := http.NewRequestWithContext(ctx, call.Method, t.Scheme+"://"+t.Address+path, bytes.NewReader(call.Body)) //nolint:gosec // the target comes from the operator's config, not the request
+	ureq, err := newUpstreamRequest(ctx, t, call.Method, path, call.Body, call.Pooled)
 	if err != nil {
 		cancel(nil)
 		return nil, nil, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrAPI, Message: "cannot build upstream request"}
@@ -170,7 +184,7 @@ func send(r *http.Request, t *Target, call *llm.Call, path string, clientDialect
 		ureq.Header = http.Header{}
 	}
 	ureq.Host = t.HostHeader
-	ureq.Header.Set("User-Agent", "agentgateway")
+	ureq.Header["User-Agent"] = hdrUserAgent
 	if clientDialect == llm.DialectAnthropic && t.Provider.Dialect() == llm.DialectAnthropic {
 		for _, k := range []string{"Anthropic-Version", "Anthropic-Beta"} {
 			if v := r.Header.Get(k); v != "" {
@@ -263,6 +277,7 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 	if err != nil {
 		return false, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: err.Error()}
 	}
+	defer call.Pooled.Release() // last: after the answer's body is closed
 	path := call.Path
 	switch {
 	case t.PathOverride != "":
@@ -282,7 +297,7 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 	}
 	acct := &usageRecord{h: h, r: r, t: t, asked: asked, sent: cr.Model, op: "chat", start: start}
 	if !call.Stream {
-		bp, err := readPooled(io.LimitReader(resp.Body, MaxResponseBytes+1), resp.ContentLength)
+		bp, err := readPooled(resp.Body, resp.ContentLength, MaxResponseBytes+1)
 		defer releaseResp(bp) // after the write below: the parsers copy model and usage out of b
 		b := *bp
 		if err != nil || len(b) > MaxResponseBytes {
@@ -305,7 +320,7 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 			out.Model = cr.Model
 		}
 		body := f.WriteResponse(out)
-		w.Header().Set("Content-Type", "application/json")
+		w.Header()["Content-Type"] = hdrJSON
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 		acct.respModel = out.Model

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentgw/agentgateway/internal/llm"
@@ -65,6 +66,7 @@ type Target struct {
 	Timeout time.Duration
 
 	health health
+	url    atomic.Pointer[targetURL] // parsed once per path (outreq.go)
 }
 
 // Backend is one route backend: an llm: model entry, an ai backend or a
@@ -135,6 +137,7 @@ func New(spec Spec) (*Handler, error) {
 				if t.Provider == nil || t.Transport == nil || t.Address == "" {
 					return nil, errors.New("llm: incomplete target " + t.Name)
 				}
+				t.cacheURL()
 			}
 		}
 	}

@@ -18,18 +18,23 @@ const maxPooledResp = 64 << 10
 // readPooled reads r to EOF into a pooled buffer, sized from n (a
 // Content-Length, -1 if unknown) like readAllSized, and returns it in *bp.
 // Pass bp to releaseResp when nothing refers to the bytes any more.
-func readPooled(r io.Reader, n int64) (bp *[]byte, err error) {
+// At most limit bytes are read (io.LimitReader without its allocation).
+func readPooled(r io.Reader, n, limit int64) (bp *[]byte, err error) {
 	bp = respBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	if n > 0 && n < MaxResponseBytes && int64(cap(b)) < n+1 {
 		b = make([]byte, 0, n+1) // +1: the EOF probe without a regrow
 	}
 	for {
+		if int64(len(b)) >= limit {
+			*bp = b
+			return bp, nil
+		}
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // grow (amortised doubling)
 		}
 		var m int
-		m, err = r.Read(b[len(b):cap(b)])
+		m, err = r.Read(b[len(b):min(int64(cap(b)), limit)])
 		b = b[:len(b)+m]
 		if err != nil {
 			*bp = b

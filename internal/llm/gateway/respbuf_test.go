@@ -29,7 +29,7 @@ func TestReadPooled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bp, err := readPooled(tt.r, tt.n)
+			bp, err := readPooled(tt.r, tt.n, MaxResponseBytes+1)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -44,10 +44,10 @@ func TestReadPooled(t *testing.T) {
 // A buffer handed back is reused, and a reused buffer holds only the new
 // answer (no bytes of the previous one).
 func TestReadPooledReuse(t *testing.T) {
-	first, _ := readPooled(strings.NewReader(strings.Repeat("a", 2000)), 2000)
+	first, _ := readPooled(strings.NewReader(strings.Repeat("a", 2000)), 2000, MaxResponseBytes+1)
 	keep := bytes.Clone(*first)
 	releaseResp(first)
-	second, _ := readPooled(strings.NewReader("bb"), 2)
+	second, _ := readPooled(strings.NewReader("bb"), 2, MaxResponseBytes+1)
 	if string(*second) != "bb" {
 		t.Fatalf("reused buffer holds %q", *second)
 	}

@@ -89,21 +89,38 @@ func (h *Handler) candidates(model string) []*Backend {
 func plan(backends []*Backend) []*Target {
 	order := weightedOrder(backends)
 	now := time.Now()
-	var healthy, all []*Target
+	n := 0
 	for _, b := range order {
 		for _, tier := range b.Tiers {
-			perm := rand.Perm(len(tier))
-			for _, i := range perm {
-				t := tier[i]
-				all = append(all, t)
-				if t.health.available(now) {
-					healthy = append(healthy, t)
-				}
+			n += len(tier)
+		}
+	}
+	all := make([]*Target, 0, n)
+	var healthy []*Target // nil while every target so far is available: then all
+	add := func(t *Target) {
+		all = append(all, t)
+		switch {
+		case t.health.available(now):
+			if healthy != nil {
+				healthy = append(healthy, t)
+			}
+		case healthy == nil:
+			healthy = append(make([]*Target, 0, n), all[:len(all)-1]...)
+		}
+	}
+	for _, b := range order {
+		for _, tier := range b.Tiers {
+			if len(tier) == 1 {
+				add(tier[0])
+				continue
+			}
+			for _, i := range rand.Perm(len(tier)) {
+				add(tier[i])
 			}
 		}
 	}
 	if len(healthy) == 0 {
-		healthy = all // never eject the last target: try them anyway
+		healthy = all // all available; or none: never eject the last target, try them anyway
 	}
 	if len(healthy) > maxAttempts {
 		healthy = healthy[:maxAttempts]

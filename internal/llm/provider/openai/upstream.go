@@ -30,7 +30,10 @@ type Spec struct {
 }
 
 // Provider is an OpenAI(-compatible) upstream.
-type Provider struct{ s Spec }
+type Provider struct {
+	s        Spec
+	chatPath string
+}
 
 // New returns a provider.
 func New(s Spec) *Provider {
@@ -46,7 +49,7 @@ func New(s Spec) *Provider {
 	if s.AuthHeader == "" {
 		s.AuthHeader, s.AuthPrefix = "Authorization", "Bearer "
 	}
-	return &Provider{s: s}
+	return &Provider{s: s, chatPath: s.Base + "/chat/completions"}
 }
 
 // System implements llm.Provider.
@@ -81,17 +84,42 @@ func (p *Provider) BuildChat(req *llm.Request) (*llm.Call, error) {
 	if req.Dialect == llm.DialectResponses && p.s.Responses {
 		return p.responsesCall(req)
 	}
-	body, err := BuildBody(req)
-	if err != nil {
-		return nil, err
+	var (
+		body   []byte
+		pooled *llm.BodyBuf
+	)
+	if req.Dialect == llm.DialectOpenAI && req.Raw == nil && req.Body != nil {
+		pooled = llm.NewBodyBuf()
+		b, edited, ok := editBody(pooled.B, req)
+		switch {
+		case !ok:
+			pooled.Release()
+			pooled = nil
+		case edited:
+			pooled.B, body = b, b
+		default:
+			pooled.Release() // sent as the client sent it
+			pooled, body = nil, req.Body
+		}
 	}
-	path, _ := p.Path(llm.OpCompletions)
-	h := http.Header{"Content-Type": {"application/json"}}
+	if body == nil {
+		var err error
+		if body, err = BuildBody(req); err != nil {
+			return nil, err
+		}
+	}
+	h := make(http.Header, 4)
+	h["Content-Type"] = hdrJSON // shared, capacity-clipped: an Add copies
 	if req.Stream {
-		h.Set("Accept", "text/event-stream")
+		h["Accept"] = hdrSSE
 	}
-	return &llm.Call{Method: http.MethodPost, Path: path, Header: h, Body: body, Stream: req.Stream}, nil
+	return &llm.Call{Method: http.MethodPost, Path: p.chatPath, Header: h, Body: body, Stream: req.Stream, Pooled: pooled}, nil
 }
+
+var (
+	hdrJSON = []string{"application/json"}[:1:1]
+	hdrSSE  = []string{"text/event-stream"}[:1:1]
+)
 
 // ServesResponses reports whether Responses requests pass through.
 func (p *Provider) ServesResponses() bool { return p.s.Responses }
@@ -122,7 +150,10 @@ func (p *Provider) responsesCall(req *llm.Request) (*llm.Call, error) {
 // the client did not ask for it).
 func BuildBody(req *llm.Request) ([]byte, error) {
 	if req.Dialect == llm.DialectOpenAI && req.Raw == nil && req.Body != nil {
-		if b, ok := editBody(req); ok {
+		if b, edited, ok := editBody(nil, req); ok {
+			if !edited {
+				b = req.Body
+			}
 			return b, nil
 		}
 		if err := req.EnsureRaw(); err != nil {
@@ -192,23 +223,36 @@ func BuildBody(req *llm.Request) ([]byte, error) {
 }
 
 // editBody rewrites model (and adds stream_options for a stream) in the
-// client's bytes. ok=false: stream_options is there without
-// include_usage: true, left to the map path that merges it.
-func editBody(req *llm.Request) ([]byte, bool) {
+// client's bytes, appending the result to dst; edited=false: the body
+// needs no edit (nothing appended). ok=false: stream_options is there
+// without include_usage: true, left to the map path that merges it.
+func editBody(dst []byte, req *llm.Request) (out []byte, edited, ok bool) {
 	b := req.Body
+	addSO := false
 	if req.Stream {
 		if so, has := llm.TopLevel(b, "stream_options"); has {
 			if !req.IncludeUsage || string(so) == "null" {
-				return nil, false
+				return nil, false, false
 			}
 		} else {
-			b = llm.SetTopLevel(b, "stream_options", []byte(`{"include_usage":true}`))
+			addSO = true
 		}
 	}
-	if m, has := llm.TopLevel(b, "model"); !has || string(m) != string(llm.AppendJSONString(nil, req.Model)) {
-		b = llm.SetTopLevel(b, "model", llm.AppendJSONString(nil, req.Model))
+	var q [64]byte
+	model := llm.AppendJSONString(q[:0], req.Model)
+	m, has := llm.TopLevel(b, "model")
+	setModel := !has || string(m) != string(model)
+	switch {
+	case addSO && setModel:
+		// stream_options goes at the end, model in place: edit a copy.
+		tmp := llm.SetTopLevel(b, "stream_options", []byte(`{"include_usage":true}`))
+		return llm.SetTopLevelTo(dst, tmp, "model", model), true, true
+	case addSO:
+		return llm.SetTopLevelTo(dst, b, "stream_options", []byte(`{"include_usage":true}`)), true, true
+	case setModel:
+		return llm.SetTopLevelTo(dst, b, "model", model), true, true
 	}
-	return b, true
+	return dst, false, true
 }
 
 // ParseChat implements llm.Provider.
@@ -250,6 +294,9 @@ func PeekResponse(body []byte) (*llm.Response, error) {
 }
 
 func decodeUsage(b []byte) (*llm.Usage, error) {
+	if u, ok := peekUsage(b); ok {
+		return u, nil
+	}
 	var w wireUsage
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, err
@@ -305,6 +352,9 @@ type Decoder struct {
 	passthrough bool
 	content     bool
 	one         [1]llm.Event
+	evs         []llm.Event // peekChunk's events (allocated on first use)
+	id, model   string      // the last chunk's, reused while they repeat
+	noPeek      bool        // tests: always decode in full
 }
 
 // Passthrough implements the gateway's same-dialect mode.
@@ -338,6 +388,11 @@ func (d *Decoder) Next() ([]llm.Event, error) {
 		llm.Valid(data) {
 		d.one[0] = llm.Event{Kind: llm.EvNone, Dialect: llm.DialectOpenAI, Raw: ev.Data}
 		return d.one[:], nil
+	}
+	if d.passthrough && !d.noPeek && len(data) > 0 && data[0] == '{' {
+		if evs, ok := d.peekChunk(data, ev.Data); ok {
+			return evs, nil
+		}
 	}
 	raw := bytes.Clone(ev.Data)
 	if string(data) == "[DONE]" {

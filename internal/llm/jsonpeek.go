@@ -1,0 +1,170 @@
+package llm
+
+import (
+	"bytes"
+	"sync"
+	"sync/atomic"
+)
+
+// Targeted reads of small JSON objects (usage counts, stream chunk
+// envelopes) without encoding/json. Each reports ok=false whenever the
+// input is not the plain shape it expects, so callers decode in full and
+// both paths agree on every input. The input must be valid JSON (Valid).
+
+// PeekInt decodes a raw JSON value as encoding/json does into an int
+// field: null and an absent value (nil) are 0; ok=false for anything
+// else than an integer literal that fits (fractions and exponents are
+// errors for encoding/json too).
+func PeekInt(v []byte) (int, bool) {
+	if len(v) == 0 || string(v) == "null" {
+		return 0, true
+	}
+	neg := v[0] == '-'
+	d := v
+	if neg {
+		d = v[1:]
+	}
+	if len(d) == 0 || len(d) > 18 {
+		return 0, false // 18 digits always fit; longer ones: let encoding/json decide
+	}
+	n := 0
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// PeekStringOrNull is PeekString that also accepts null and an absent
+// value (nil) as "" (what encoding/json leaves in a string field).
+func PeekStringOrNull(v []byte) (string, bool) {
+	if len(v) == 0 || string(v) == "null" {
+		return "", true
+	}
+	return PeekString(v)
+}
+
+// IsNull reports whether a raw member value is absent (nil) or null.
+func IsNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
+
+// Members is TopLevelValues that also reports false when one of keys
+// appears twice (encoding/json would merge repeated objects into one
+// value; a targeted read takes only the last).
+func Members(b []byte, keys []string, vals [][]byte) bool {
+	if i := skipWS(b, 0); i >= len(b) || b[i] != '{' {
+		return false
+	}
+	for i := range vals {
+		vals[i] = nil
+	}
+	ok := true
+	topMembers(b, func(k []byte, v member) bool {
+		if bytes.IndexByte(k, '\\') >= 0 {
+			ok = false
+			return false
+		}
+		for i, key := range keys {
+			if len(k) != len(key) {
+				continue
+			}
+			if string(k) != key {
+				if bytes.EqualFold(k, []byte(key)) {
+					ok = false
+					return false
+				}
+				continue
+			}
+			if vals[i] != nil {
+				ok = false
+				return false
+			}
+			vals[i] = b[v.start:v.end]
+		}
+		return true
+	})
+	return ok
+}
+
+// Elements calls fn for each element of the JSON array b; it reports
+// false when b is not an array or fn returned false.
+func Elements(b []byte, fn func(v []byte) bool) bool {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return true
+	}
+	for i < len(b) {
+		e := skipValue(b, i)
+		if !fn(b[i:e]) {
+			return false
+		}
+		i = skipWS(b, e)
+		if i >= len(b) || b[i] != ',' {
+			return i < len(b) && b[i] == ']'
+		}
+		i = skipWS(b, i+1)
+	}
+	return false
+}
+
+// BodyBuf is a pooled, reference-counted upstream request body: the
+// provider fills B, the gateway holds one reference until the attempt is
+// over and every body reader handed to the transport holds one until the
+// transport closes it (the transport may read a request body after
+// RoundTrip returns, Go issue 46866). The last Release returns it.
+type BodyBuf struct {
+	B    []byte
+	refs atomic.Int32
+}
+
+var bodyBufs = sync.Pool{New: func() any { return new(BodyBuf) }}
+
+// maxPooledBody is the largest body buffer kept for reuse.
+const maxPooledBody = 64 << 10
+
+// NewBodyBuf returns an empty buffer holding one reference.
+func NewBodyBuf() *BodyBuf {
+	b := bodyBufs.Get().(*BodyBuf)
+	b.B = b.B[:0]
+	b.refs.Store(1)
+	return b
+}
+
+// Retain adds a reference (nil: no-op).
+func (b *BodyBuf) Retain() {
+	if b != nil {
+		b.refs.Add(1)
+	}
+}
+
+// Release drops a reference (nil: no-op); the last one recycles b.
+func (b *BodyBuf) Release() {
+	if b == nil {
+		return
+	}
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	if cap(b.B) > maxPooledBody {
+		b.B = nil
+	}
+	b.B = b.B[:0]
+	bodyBufs.Put(b)
+}
+
+// SetTopLevelTo is SetTopLevel appending the result to dst (which must
+// not overlap b).
+func SetTopLevelTo(dst, b []byte, key string, val []byte) []byte {
+	return setTopLevel(dst, b, key, val)
+}
+
+// Refs is the number of references held (tests).
+func (b *BodyBuf) Refs() int32 { return b.refs.Load() }

@@ -79,6 +79,7 @@ type Activation struct {
 	r   *http.Request
 	id  *Identity
 	mcp map[string]any
+	llm map[string]any
 
 	request, source map[string]any
 }
@@ -95,6 +96,14 @@ func NewActivation(r *http.Request) *Activation {
 func (a *Activation) WithMCP(m MCP) *Activation {
 	b := *a
 	b.mcp = m.value()
+	return &b
+}
+
+// WithLLMRequest returns a copy of a that also resolves llmRequest.* to
+// body (the request's parsed JSON object; nil resolves to an empty map).
+func (a *Activation) WithLLMRequest(body map[string]any) *Activation {
+	b := *a
+	b.llm = body
 	return &b
 }
 
@@ -136,6 +145,11 @@ func (a *Activation) ResolveName(name string) (any, bool) {
 			return a.mcp, true
 		}
 		return emptyMCP, true
+	case VarLLMRequest:
+		if a.llm != nil {
+			return a.llm, true
+		}
+		return emptyMap, true
 	}
 	return nil, false
 }

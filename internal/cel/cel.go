@@ -1,5 +1,5 @@
 // Package cel is the gateway's one CEL environment: agentgateway's variables
-// (request.*, source.*, jwt.*, apiKey.*, basicAuth.*, mcp.*), the standard
+// (request.*, source.*, jwt.*, apiKey.*, basicAuth.*, mcp.*, llmRequest.*), the standard
 // library and the strings, math, lists, sets, encoders and network (ip/cidr)
 // extensions.
 //
@@ -30,6 +30,9 @@ const (
 	VarAPIKey    = "apiKey"
 	VarBasicAuth = "basicAuth"
 	VarMCP       = "mcp"
+	// VarLLMRequest is the LLM request body (the client's JSON: model,
+	// messages, max_tokens, metadata, …); empty outside LLM routing.
+	VarLLMRequest = "llmRequest"
 )
 
 // CostLimit bounds one evaluation (about 0.5 ms of work; Kubernetes counts
@@ -50,6 +53,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(VarAPIKey, mapType),
 		cel.Variable(VarBasicAuth, mapType),
 		cel.Variable(VarMCP, mapType),
+		cel.Variable(VarLLMRequest, mapType),
 		cel.OptionalTypes(),
 		cel.CrossTypeNumericComparisons(true),
 		cel.DefaultUTCTimeZone(true),

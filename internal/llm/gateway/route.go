@@ -326,7 +326,7 @@ func planChoices(cs []choice) ([]*Target, []string) {
 		for j < len(cs) && cs[j].group == cs[i].group {
 			j++
 		}
-		order = append(order, weightedChoices(cs[i:j])...)
+		order = append(order, weighted(cs[i:j], func(c choice) int { return c.weight })...)
 		i = j
 	}
 	now := time.Now()
@@ -350,33 +350,4 @@ func planChoices(cs []choice) ([]*Target, []string) {
 		healthy, hm = healthy[:maxAttempts], hm[:maxAttempts]
 	}
 	return healthy, hm
-}
-
-// weightedChoices orders cs by repeated weighted random draws (weight 0
-// goes last).
-func weightedChoices(cs []choice) []choice {
-	rest := append([]choice(nil), cs...)
-	out := make([]choice, 0, len(cs))
-	for len(rest) > 0 {
-		total := 0
-		for _, c := range rest {
-			total += max(c.weight, 0)
-		}
-		i := 0
-		if total > 0 {
-			x := rand.IntN(total)
-			for j, c := range rest {
-				if x < max(c.weight, 0) {
-					i = j
-					break
-				}
-				x -= max(c.weight, 0)
-			}
-		} else {
-			i = rand.IntN(len(rest))
-		}
-		out = append(out, rest[i])
-		rest = append(rest[:i], rest[i+1:]...)
-	}
-	return out
 }

@@ -132,22 +132,29 @@ func weightedOrder(bs []*Backend) []*Backend {
 	if len(bs) <= 1 {
 		return bs
 	}
-	rest := append([]*Backend(nil), bs...)
-	out := make([]*Backend, 0, len(bs))
+	return weighted(bs, func(b *Backend) int { return b.Weight })
+}
+
+// weighted orders items by repeated weighted random draws (weight <= 0
+// goes last, in random order); items is not modified.
+func weighted[T any](items []T, weight func(T) int) []T {
+	rest := append([]T(nil), items...)
+	out := make([]T, 0, len(items))
 	for len(rest) > 0 {
 		total := 0
-		for _, b := range rest {
-			total += max(b.Weight, 0)
+		for _, it := range rest {
+			total += max(weight(it), 0)
 		}
 		i := 0
 		if total > 0 {
 			x := rand.IntN(total)
-			for j, b := range rest {
-				if x < max(b.Weight, 0) {
+			for j, it := range rest {
+				w := max(weight(it), 0)
+				if x < w {
 					i = j
 					break
 				}
-				x -= max(b.Weight, 0)
+				x -= w
 			}
 		} else {
 			i = rand.IntN(len(rest))

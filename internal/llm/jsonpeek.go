@@ -1,7 +1,6 @@
 package llm
 
 import (
-	"bytes"
 	"sync"
 	"sync/atomic"
 )
@@ -56,38 +55,7 @@ func IsNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
 // appears twice (encoding/json would merge repeated objects into one
 // value; a targeted read takes only the last).
 func Members(b []byte, keys []string, vals [][]byte) bool {
-	if i := skipWS(b, 0); i >= len(b) || b[i] != '{' {
-		return false
-	}
-	for i := range vals {
-		vals[i] = nil
-	}
-	ok := true
-	topMembers(b, func(k []byte, v member) bool {
-		if bytes.IndexByte(k, '\\') >= 0 {
-			ok = false
-			return false
-		}
-		for i, key := range keys {
-			if len(k) != len(key) {
-				continue
-			}
-			if string(k) != key {
-				if bytes.EqualFold(k, []byte(key)) {
-					ok = false
-					return false
-				}
-				continue
-			}
-			if vals[i] != nil {
-				ok = false
-				return false
-			}
-			vals[i] = b[v.start:v.end]
-		}
-		return true
-	})
-	return ok
+	return topLevel(b, keys, vals, true)
 }
 
 // Elements calls fn for each element of the JSON array b; it reports

@@ -231,6 +231,12 @@ func indexQuotedKey(b []byte, key string) int {
 // matches one of keys only case-insensitively (encoding/json would take
 // it): the caller then decodes the body properly.
 func TopLevelValues(b []byte, keys []string, vals [][]byte) bool {
+	return topLevel(b, keys, vals, false)
+}
+
+// topLevel is TopLevelValues; with once, a key seen twice also reports
+// false.
+func topLevel(b []byte, keys []string, vals [][]byte, once bool) bool {
 	if i := skipWS(b, 0); i >= len(b) || b[i] != '{' {
 		return false
 	}
@@ -247,12 +253,18 @@ func TopLevelValues(b []byte, keys []string, vals [][]byte) bool {
 			if len(k) != len(key) {
 				continue
 			}
-			if string(k) == key {
-				vals[i] = b[v.start:v.end]
-			} else if bytes.EqualFold(k, []byte(key)) {
+			if string(k) != key {
+				if bytes.EqualFold(k, []byte(key)) {
+					ok = false
+					return false
+				}
+				continue
+			}
+			if once && vals[i] != nil {
 				ok = false
 				return false
 			}
+			vals[i] = b[v.start:v.end]
 		}
 		return true
 	})

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -22,7 +21,7 @@ const maxOpenAPIResponse = 1 << 20
 // operation is one OpenAPI operation exposed as a tool.
 type operation struct {
 	method, path string
-	params       []*openapi3.Parameter
+	params       []*oaParam
 	hasBody      bool
 }
 
@@ -31,18 +30,16 @@ type operation struct {
 // parameters and, as "body", the JSON request body. A call becomes a REST
 // request to the target's base URL; a non-2xx answer is a tool error.
 func newOpenAPIServer(t *TargetSpec) (*mcp.Server, error) {
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = false
-	doc, err := loader.LoadFromData(t.Schema)
+	doc, err := loadOpenAPI(t.Schema)
 	if err != nil {
 		return nil, fmt.Errorf("openapi schema: %w", err)
 	}
-	if doc.Paths == nil || doc.Paths.Len() == 0 {
+	if len(doc.paths) == 0 {
 		return nil, errors.New("openapi schema has no paths")
 	}
 	base := strings.TrimRight(t.URL, "/")
-	if base == "" && len(doc.Servers) > 0 {
-		base = strings.TrimRight(doc.Servers[0].URL, "/")
+	if base == "" && len(doc.servers) > 0 {
+		base = strings.TrimRight(doc.servers[0], "/")
 	}
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("openapi target needs a host (an http(s) base URL), got %q", base)
@@ -51,13 +48,15 @@ func newOpenAPIServer(t *TargetSpec) (*mcp.Server, error) {
 	if client == nil {
 		client = &http.Client{Transport: defaultUpstream}
 	}
-	srv := mcp.NewServer(&mcp.Implementation{Name: t.Name, Version: doc.Info.Version}, nil)
+	srv := mcp.NewServer(&mcp.Implementation{Name: t.Name, Version: doc.version}, nil)
 	seen := map[string]string{}
-	paths := doc.Paths.InMatchingOrder()
+	paths := make([]string, 0, len(doc.paths))
+	for p := range doc.paths {
+		paths = append(paths, p)
+	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		item := doc.Paths.Value(p)
-		ops := item.Operations()
+		ops := doc.paths[p]
 		methods := make([]string, 0, len(ops))
 		for m := range ops {
 			methods = append(methods, m)
@@ -65,17 +64,12 @@ func newOpenAPIServer(t *TargetSpec) (*mcp.Server, error) {
 		sort.Strings(methods)
 		for _, m := range methods {
 			op := ops[m]
-			name := toolName(op.OperationID, m, p)
+			name := toolName(op.id, m, p)
 			if prev, dup := seen[name]; dup {
 				return nil, fmt.Errorf("operations %s and %s %s both become tool %q", prev, m, p, name)
 			}
 			seen[name] = m + " " + p
-			o := &operation{method: m, path: p}
-			for _, ref := range append(append(openapi3.Parameters{}, item.Parameters...), op.Parameters...) {
-				if ref != nil && ref.Value != nil && ref.Value.In != "cookie" {
-					o.params = append(o.params, ref.Value)
-				}
-			}
+			o := &operation{method: m, path: p, params: op.params}
 			schema := map[string]any{"type": "object"}
 			props := map[string]any{}
 			var required []string
@@ -85,36 +79,31 @@ func newOpenAPIServer(t *TargetSpec) (*mcp.Server, error) {
 					required = append(required, prm.Name)
 				}
 			}
-			if rb := op.RequestBody; rb != nil && rb.Value != nil {
-				if mt := rb.Value.Content.Get("application/json"); mt != nil {
-					o.hasBody = true
-					props["body"] = schemaOf(mt.Schema, rb.Value.Description)
-					if rb.Value.Required {
-						required = append(required, "body")
-					}
+			if op.body != nil {
+				o.hasBody = true
+				props["body"] = schemaOf(op.body, op.bodyDesc)
+				if op.bodyRequired {
+					required = append(required, "body")
 				}
 			}
 			schema["properties"] = props
 			if len(required) > 0 {
 				schema["required"] = required
 			}
-			desc := strings.TrimSpace(op.Summary + "\n\n" + op.Description)
+			desc := strings.TrimSpace(op.summary + "\n\n" + op.description)
 			srv.AddTool(&mcp.Tool{Name: name, Description: desc, InputSchema: schema}, o.handler(client, base, t.Headers))
 		}
 	}
 	return srv, nil
 }
 
-func schemaOf(ref *openapi3.SchemaRef, desc string) any {
-	if ref == nil || ref.Value == nil {
+// schemaOf is a parameter's or body's schema for the tool's input schema,
+// with desc as its description when it has none.
+func schemaOf(schema any, desc string) any {
+	m, ok := schema.(map[string]any)
+	if !ok {
 		return map[string]any{"description": desc}
 	}
-	raw, err := json.Marshal(ref.Value)
-	if err != nil {
-		return map[string]any{}
-	}
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
 	if desc != "" && m["description"] == nil {
 		m["description"] = desc
 	}

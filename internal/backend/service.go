@@ -302,6 +302,7 @@ func (s *Service) attempt(w http.ResponseWriter, r *http.Request, ctx context.Co
 		if body.getBody == nil {
 			req.ContentLength = int64(len(body.buf))
 			req.TransferEncoding = nil
+			req.GetBody = body.open // in memory: the lean client writes it inline and may resend it
 		}
 	}
 	if n > 0 {

@@ -66,12 +66,12 @@ type TransportKey string
 // reloads. It is safe for concurrent use.
 type Transports struct {
 	mu sync.Mutex
-	m  map[TransportKey]*http.Transport
+	m  map[TransportKey]*sharedTransport
 }
 
 // NewTransports returns an empty cache.
 func NewTransports() *Transports {
-	return &Transports{m: make(map[TransportKey]*http.Transport)}
+	return &Transports{m: make(map[TransportKey]*sharedTransport)}
 }
 
 // Retain keeps the transports named by keys and forgets every other one,
@@ -85,7 +85,7 @@ func (t *Transports) Retain(keys ...TransportKey) {
 		keep[k] = true
 	}
 	t.mu.Lock()
-	var drop []*http.Transport
+	var drop []*sharedTransport
 	for k, tr := range t.m {
 		if !keep[k] {
 			drop = append(drop, tr)
@@ -108,7 +108,7 @@ func (t *Transports) Len() int {
 // CloseIdleConnections closes the idle connections of every cached transport.
 func (t *Transports) CloseIdleConnections() {
 	t.mu.Lock()
-	all := make([]*http.Transport, 0, len(t.m))
+	all := make([]*sharedTransport, 0, len(t.m))
 	for _, tr := range t.m {
 		all = append(all, tr)
 	}
@@ -120,7 +120,9 @@ func (t *Transports) CloseIdleConnections() {
 
 // get returns the shared transport for (spec, proto), building it on first
 // use. spec == nil means plain TCP. Files are read here, at build time.
-func (t *Transports) get(spec *TLSSpec, proto protocol) (*http.Transport, TransportKey, error) {
+// Plain-TCP HTTP/1.1 transports serve their common requests with the lean
+// client (lean.go).
+func (t *Transports) get(spec *TLSSpec, proto protocol) (*sharedTransport, TransportKey, error) {
 	var cfg *tls.Config
 	key := fmt.Sprintf("p%d|plain", proto)
 	if spec != nil {
@@ -146,7 +148,10 @@ func (t *Transports) get(spec *TLSSpec, proto protocol) (*http.Transport, Transp
 	if tr, ok := t.m[k]; ok {
 		return tr, k, nil
 	}
-	tr := newTransport(cfg, proto)
+	tr := &sharedTransport{h: newTransport(cfg, proto)}
+	if cfg == nil && proto != protoHTTP2 {
+		tr.lean = newLeanTransport(tr.h)
+	}
 	t.m[k] = tr
 	return tr, k, nil
 }
@@ -240,14 +245,15 @@ func verifyChain(cs tls.ConnectionState, roots *x509.CertPool, sans []string) er
 func newTransport(cfg *tls.Config, proto protocol) *http.Transport {
 	d := &net.Dialer{Timeout: DialTimeout, KeepAlive: tcpKeepAlive}
 	tr := &http.Transport{
-		Proxy:                 nil, // never route upstream traffic through $HTTP_PROXY
-		DialContext:           d.DialContext,
-		TLSClientConfig:       cfg,
-		TLSHandshakeTimeout:   TLSHandshakeTimeout,
-		MaxIdleConnsPerHost:   MaxIdleConnsPerHost,
-		IdleConnTimeout:       IdleConnTimeout,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true, // pass content encodings through untouched
+		Proxy:                  nil, // never route upstream traffic through $HTTP_PROXY
+		DialContext:            d.DialContext,
+		TLSClientConfig:        cfg,
+		TLSHandshakeTimeout:    TLSHandshakeTimeout,
+		MaxIdleConnsPerHost:    MaxIdleConnsPerHost,
+		IdleConnTimeout:        IdleConnTimeout,
+		ExpectContinueTimeout:  time.Second,
+		DisableCompression:     true,                   // pass content encodings through untouched
+		MaxResponseHeaderBytes: maxResponseHeaderBytes, // as the lean client
 		// ResponseHeaderTimeout stays unset: LLM upstreams may think for minutes.
 		// Per-attempt and whole-request timeouts come from Service.
 		HTTP2: &http.HTTP2Config{

@@ -7,7 +7,9 @@
 //     go through an httputil.ReverseProxy in Rewrite mode with an upgrade
 //     allowlist (websocket only).
 //   - Transports shares keep-alive pools between upstreams and across
-//     config reloads.
+//     config reloads; plain HTTP/1.1 requests of the common shape take the
+//     lean client in lean.go (no Transport goroutines), the rest
+//     http.Transport.
 //   - Service is a route's backend set: weighted choice, retries, timeouts
 //     and a request-body cap.
 //   - NewMirror copies a fraction of requests to a shadow target.
@@ -146,7 +148,7 @@ func NewUpstream(spec UpstreamSpec, transports *Transports) (*Upstream, error) {
 	u.tr, u.logger = tr, logger
 	u.proxy = httputil.ReverseProxy{
 		Rewrite:        u.rewrite,
-		Transport:      tr,
+		Transport:      tr.h, // upgrades: never the lean client
 		BufferPool:     bufferPool{},
 		ErrorHandler:   u.handleError,
 		ModifyResponse: u.modifyResponse,

@@ -2,12 +2,10 @@ package mcp
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -162,28 +160,8 @@ func TestStatelessPooledGets(t *testing.T) {
 // forgot (404) re-initializes it and asks again.
 func TestStatelessPooledListExpiry(t *testing.T) {
 	up := newSDKUpstream(t, "one", nil)
-	var drop atomic.Bool
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if drop.Load() && r.Header.Get("Mcp-Session-Id") != "" && r.Method == "POST" {
-			drop.Store(false)
-			http.Error(w, "session not found", http.StatusNotFound)
-			return
-		}
-		r.URL.Scheme, r.URL.Host, r.RequestURI = "http", strings.TrimPrefix(up.URL, "http://"), ""
-		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
-	}))
-	t.Cleanup(front.Close)
-	_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: front.URL}}})
+	frontURL, drop := sessionDropper(t, up.URL)
+	_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: frontURL}}})
 	for i := range 2 {
 		if i == 1 {
 			drop.Store(true)

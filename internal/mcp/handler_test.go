@@ -445,39 +445,8 @@ func TestSSEUpstream(t *testing.T) {
 
 func TestUpstreamSessionReinitializedAfterExpiry(t *testing.T) {
 	up := newUpstream(t, "one")
-	var drop atomic.Bool
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if drop.Load() && r.Header.Get("Mcp-Session-Id") != "" && r.Method == "POST" {
-			drop.Store(false)
-			http.Error(w, "session not found", http.StatusNotFound)
-			return
-		}
-		rp, _ := http.NewRequestWithContext(r.Context(), r.Method, up.URL+r.URL.Path, r.Body)
-		rp.Header = r.Header.Clone()
-		resp, err := http.DefaultTransport.RoundTrip(rp)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			if n > 0 {
-				w.Write(buf[:n])
-				w.(http.Flusher).Flush()
-			}
-			if err != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(front.Close)
-	_, gw := gateway(t, Spec{Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: front.URL}}})
+	frontURL, drop := sessionDropper(t, up.URL)
+	_, gw := gateway(t, Spec{Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: frontURL}}})
 	cs := connect(t, gw.URL+"/mcp", nil)
 	// A request in the session first: the initialized notification goes
 	// upstream in the background (initializedLater), and the dropped
@@ -557,4 +526,45 @@ func TestSSEClientToSSEUpstream(t *testing.T) {
 	if err != nil || text(t, res) != "legacy:x" {
 		t.Fatalf("call: %v %v", res, err)
 	}
+}
+
+// sessionDropper is a reverse proxy in front of upURL that answers 404
+// ("session not found") to the first in-session POST after drop is set,
+// as a target that forgot its session does; everything else is relayed,
+// each read flushed so streams pass as they come.
+func sessionDropper(t *testing.T, upURL string) (string, *atomic.Bool) {
+	t.Helper()
+	drop := new(atomic.Bool)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if drop.Load() && r.Header.Get("Mcp-Session-Id") != "" && r.Method == "POST" {
+			drop.Store(false)
+			http.Error(w, "session not found", http.StatusNotFound)
+			return
+		}
+		rp, _ := http.NewRequestWithContext(r.Context(), r.Method, upURL+r.URL.Path, r.Body)
+		rp.Header = r.Header.Clone()
+		resp, err := http.DefaultTransport.RoundTrip(rp)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				_, _ = w.Write(buf[:n])
+				w.(http.Flusher).Flush()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(front.Close)
+	return front.URL, drop
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,7 +61,7 @@ func NewAWS(ctx context.Context, s AWSSpec) (aws.CredentialsProvider, error) {
 		return nil, errors.New("AWS config: no credential provider")
 	}
 	if s.RoleARN == "" {
-		return cfg.Credentials, nil // already an aws.CredentialsCache
+		return newAWSBackoff(cfg.Credentials), nil // already an aws.CredentialsCache
 	}
 	if cfg.Region == "" {
 		return nil, errors.New("assumeRole needs a region (the provider's, backendAuth.aws.region or AWS_REGION)")
@@ -76,5 +77,42 @@ func NewAWS(ctx context.Context, s AWSSpec) (aws.CredentialsProvider, error) {
 			o.Tags = append(o.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(s.Tags[k])})
 		}
 	})
-	return aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = expiryWindow }), nil
+	return newAWSBackoff(aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = expiryWindow })), nil
+}
+
+// awsBackoff remembers a failed retrieval for failBackoff, as cache does
+// for tokens: aws.CredentialsCache shares one retrieval among concurrent
+// callers but not its failure, so without this every request would wait
+// out the chain's timeouts again (e.g. an unreachable IMDS).
+type awsBackoff struct {
+	p         aws.CredentialsProvider
+	mu        sync.Mutex
+	err       error
+	failUntil time.Time
+	now       func() time.Time
+}
+
+func newAWSBackoff(p aws.CredentialsProvider) *awsBackoff {
+	return &awsBackoff{p: p, now: time.Now}
+}
+
+// Retrieve implements aws.CredentialsProvider.
+func (b *awsBackoff) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	b.mu.Lock()
+	if b.err != nil && b.now().Before(b.failUntil) {
+		err := b.err
+		b.mu.Unlock()
+		return aws.Credentials{}, err
+	}
+	b.mu.Unlock()
+	c, err := b.p.Retrieve(ctx)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case err == nil:
+		b.err = nil
+	case ctx.Err() == nil: // a caller that gave up says nothing of the source
+		b.err, b.failUntil = err, b.now().Add(failBackoff)
+	}
+	return c, err
 }

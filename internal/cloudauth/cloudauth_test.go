@@ -397,3 +397,46 @@ func TestAzureClientSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestAWSBackoff: a failed retrieval answers for failBackoff without
+// asking the chain again; a canceled caller's failure does not count.
+func TestAWSBackoff(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	calls := 0
+	var fail error
+	b := newAWSBackoff(aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
+		calls++
+		if err := ctx.Err(); err != nil {
+			return aws.Credentials{}, err
+		}
+		if fail != nil {
+			return aws.Credentials{}, fail
+		}
+		return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "s"}, nil
+	}))
+	b.now = func() time.Time { return now }
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	ctx := context.Background()
+	for i, step := range []struct {
+		ctx       context.Context
+		advance   time.Duration
+		fail      error
+		wantErr   bool
+		wantCalls int
+	}{
+		{ctx, 0, nil, false, 1},
+		{ctx, 0, errors.New("no IMDS"), true, 2},
+		{ctx, time.Second, nil, true, 2}, // inside the backoff: the same error, no call
+		{ctx, failBackoff, nil, false, 3},
+		{canceled, 0, nil, true, 4},
+		{ctx, 0, nil, false, 5}, // the canceled caller did not start a backoff
+	} {
+		now = now.Add(step.advance)
+		fail = step.fail
+		_, err := b.Retrieve(step.ctx)
+		if (err != nil) != step.wantErr || calls != step.wantCalls {
+			t.Fatalf("step %d: err %v after %d calls; want err=%v after %d", i, err, calls, step.wantErr, step.wantCalls)
+		}
+	}
+}

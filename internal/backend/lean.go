@@ -110,7 +110,7 @@ func (t *leanTransport) roundTrip(r *http.Request) (*http.Response, error) {
 	replayable := isReplayable(r)
 	req := r
 	for fresh := false; ; fresh = true {
-		c, reused, err := p.get(ctx, fresh, !replayable)
+		c, reused, err := p.get(ctx, fresh)
 		if err != nil {
 			closeReqBody(req)
 			return nil, err

@@ -359,7 +359,9 @@ func TestLeanBrokenUpstreams(t *testing.T) {
 		{name: "too many 1xx", wantErr: errTooMany1xx, answer: func(c net.Conn) {
 			io.WriteString(c, strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", 6)+okResp)
 		}},
-		{name: "short request body", wantErr: errWriteBody, answer: func(c net.Conn) { c.Read(make([]byte, 1)) },
+		// The upstream waits for the client to close: closing on the first
+		// byte races the writer's report of the short body.
+		{name: "short request body", wantErr: errWriteBody, answer: func(c net.Conn) { io.Copy(io.Discard, c) },
 			req: func(u string) *http.Request {
 				r, _ := http.NewRequest("POST", u, io.NopCloser(strings.NewReader("abc")))
 				r.ContentLength = 10
@@ -389,7 +391,9 @@ func TestLeanBrokenUpstreams(t *testing.T) {
 			if n := st.lean.pool(srv.ln.Addr().String()).len(); n != 0 {
 				t.Fatalf("%d connections pooled after a failure", n)
 			}
-			if n := srv.accepted.Load(); n != 1 {
+			// > 1, not != 1: a short body fails before the upstream need
+			// have accepted the connection.
+			if n := srv.accepted.Load(); n > 1 {
 				t.Fatalf("%d connections accepted: a failure on a new connection was retried", n)
 			}
 		})

@@ -29,14 +29,15 @@ type leanPool struct {
 }
 
 // get returns an idle connection (reused) or a new one. fresh skips the
-// idle ones; checkAlive first makes sure a reused connection was not
-// closed by the upstream (for requests that could not be sent again).
-func (p *leanPool) get(ctx context.Context, fresh, checkAlive bool) (c *leanConn, reused bool, err error) {
+// idle ones. A reused connection is first probed: not closed by the
+// upstream, and no bytes sent unasked while idle (they would be read as
+// the next request's answer).
+func (p *leanPool) get(ctx context.Context, fresh bool) (c *leanConn, reused bool, err error) {
 	for !fresh {
 		if c = p.pop(); c == nil {
 			break
 		}
-		if checkAlive && !c.alive() {
+		if !c.alive() {
 			c.close()
 			continue
 		}
@@ -343,7 +344,7 @@ func (c *leanConn) ioErr(ctx context.Context, err error) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return errHeaderTimeout
 	}
-	if c.nread == 0 && (err == io.EOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+	if c.nread == 0 && (err == io.EOF || err == io.ErrUnexpectedEOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
 		return errServerClosed
 	}
 	return err
@@ -433,9 +434,13 @@ func (c *leanConn) writeRequest(req *http.Request, stream bool) (bodyErr bool, e
 	}
 	body := hasBody(req)
 	if m := methodOf(req); body || (m != http.MethodGet && m != http.MethodHead) {
+		cl := int64(0) // no body: 0 whatever ContentLength says (as the Transport)
+		if body {
+			cl = req.ContentLength
+		}
 		var num [20]byte
 		_, _ = w.WriteString("Content-Length: ")
-		_, _ = w.Write(strconv.AppendInt(num[:0], req.ContentLength, 10))
+		_, _ = w.Write(strconv.AppendInt(num[:0], cl, 10))
 		_, _ = w.WriteString("\r\n")
 	}
 	_, _ = w.WriteString("\r\n")

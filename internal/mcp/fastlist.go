@@ -176,7 +176,7 @@ func (p *rawPool) exchange(ctx context.Context, t *TargetSpec, pv string, need b
 			h.fastOther(ctx, s, m, data) // requests are refused; notifications dropped
 			return nil
 		})
-		drain(resp)
+		drainAnswered(resp)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", errUnavailable, t.Name, err)
 		}
@@ -188,7 +188,7 @@ func (p *rawPool) exchange(ctx context.Context, t *TargetSpec, pv string, need b
 // exposed name routes the request to its target, as tools/call.
 func (h *Handler) fastGet(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, pv string) bool {
 	var p map[string]json.RawMessage
-	if json.Unmarshal(req.Params, &p) != nil {
+	if json.Unmarshal(req.Params, &p) != nil || caseVariant(p, "name", "uri", "ref") {
 		return false
 	}
 	// holder is the object naming the entity (the params, or the ref of a
@@ -200,7 +200,7 @@ func (h *Handler) fastGet(w http.ResponseWriter, r *http.Request, req *jsonrpc.R
 		member, kind = "uri", 'r'
 	case "completion/complete":
 		var typ string
-		if json.Unmarshal(p["ref"], &ref) != nil || json.Unmarshal(ref["type"], &typ) != nil {
+		if json.Unmarshal(p["ref"], &ref) != nil || json.Unmarshal(ref["type"], &typ) != nil || caseVariant(ref, "type", "name", "uri") {
 			return false
 		}
 		switch typ {
@@ -224,7 +224,7 @@ func (h *Handler) fastGet(w http.ResponseWriter, r *http.Request, req *jsonrpc.R
 		return true
 	}
 	params := []byte(req.Params)
-	if name != exposed {
+	if name != exposed || h.spec.Authz != nil { // as in fastCall
 		holder[member], _ = json.Marshal(name)
 		if ref != nil {
 			p["ref"], _ = json.Marshal(ref)

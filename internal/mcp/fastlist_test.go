@@ -48,7 +48,7 @@ func listNames(t *testing.T, url, method, field, member string, hdr ...string) (
 // merged with the federation's names; a failing target is skipped under
 // failOpen and fails the list under failClosed.
 func TestStatelessFederatedLists(t *testing.T) {
-	one, two := newSDKUpstream(t, "one", nil), newSDKUpstream(t, "two", nil)
+	one, two := newSDKUpstream(t, "one", sessionless), newSDKUpstream(t, "two", sessionless)
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 	targets := func(withDead bool) []*TargetSpec {
@@ -72,7 +72,7 @@ func TestStatelessFederatedLists(t *testing.T) {
 			}
 		}
 	}
-	if a, b := one.inits.Load(), two.inits.Load(); a != 1 || b != 1 {
+	if a, b := one.initPosts.Load(), two.initPosts.Load(); a != 1 || b != 1 {
 		t.Fatalf("initializations %d, %d; want 1 each", a, b)
 	}
 
@@ -135,7 +135,7 @@ func TestStatelessPooledListsAuthz(t *testing.T) {
 // completion/complete route by prefix; URIs in the answers are qualified;
 // unknown prefixes are refused; ping is answered by the gateway.
 func TestStatelessPooledGets(t *testing.T) {
-	one, two := newSDKUpstream(t, "one", nil), newSDKUpstream(t, "two", nil)
+	one, two := newSDKUpstream(t, "one", sessionless), newSDKUpstream(t, "two", sessionless)
 	_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{
 		{Name: "one", Kind: KindStreamable, URL: one.URL}, {Name: "two", Kind: KindStreamable, URL: two.URL}}})
 	for _, tc := range []struct{ body, want string }{
@@ -151,14 +151,15 @@ func TestStatelessPooledGets(t *testing.T) {
 			t.Fatalf("%s: %d %s", tc.body, status, out)
 		}
 	}
-	if a, b := one.inits.Load(), two.inits.Load(); a != 1 || b != 1 {
+	if a, b := one.initPosts.Load(), two.initPosts.Load(); a != 1 || b != 1 {
 		t.Fatalf("initializations %d, %d; want 1 each", a, b)
 	}
 }
 
-// TestStatelessPooledListExpiry: a list on a pooled session the target
-// forgot (404) re-initializes it and asks again.
-func TestStatelessPooledListExpiry(t *testing.T) {
+// TestStatelessListExpiry: a target that issues session ids gets a session
+// per list; one it forgets before the list is asked (404) is re-initialized
+// and the list asked again.
+func TestStatelessListExpiry(t *testing.T) {
 	up := newSDKUpstream(t, "one", nil)
 	frontURL, drop := sessionDropper(t, up.URL)
 	_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: frontURL}}})
@@ -170,8 +171,8 @@ func TestStatelessPooledListExpiry(t *testing.T) {
 			t.Fatalf("list %d: %v: %s", i, names, out)
 		}
 	}
-	if n := up.inits.Load(); n != 2 {
-		t.Fatalf("initializations: %d, want 2", n)
+	if n := up.inits.Load(); n != 3 { // one per list, and the replacement
+		t.Fatalf("initializations: %d, want 3", n)
 	}
 }
 

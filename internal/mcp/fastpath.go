@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
@@ -66,7 +65,7 @@ func (h *Handler) fastServe(w http.ResponseWriter, r *http.Request, msgs []jsonr
 func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, pv string) bool {
 	var p map[string]json.RawMessage // member names match exactly, as in the SDK
 	var exposed string
-	if json.Unmarshal(req.Params, &p) != nil || json.Unmarshal(p["name"], &exposed) != nil || exposed == "" {
+	if json.Unmarshal(req.Params, &p) != nil || json.Unmarshal(p["name"], &exposed) != nil || exposed == "" || caseVariant(p, "name") {
 		return false
 	}
 	t, name, unknown := h.fastTarget(w, r, req, 't', exposed)
@@ -77,9 +76,11 @@ func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, req *jsonrpc.
 		return true
 	}
 	params := []byte(req.Params)
-	if name != exposed || isNullish(p["arguments"]) {
+	if name != exposed || isNullish(p["arguments"]) || h.spec.Authz != nil {
 		// The target's name for the tool; absent or null arguments are
-		// sent as {}, as on the SDK path.
+		// sent as {}, as on the SDK path. With mcpAuthorization the params
+		// are always sent as decoded: a duplicate member, which a target
+		// might read differently, is not passed on.
 		p["name"], _ = json.Marshal(name)
 		if isNullish(p["arguments"]) {
 			p["arguments"] = json.RawMessage("{}")
@@ -138,6 +139,22 @@ func (h *Handler) fastTarget(w http.ResponseWriter, r *http.Request, req *jsonrp
 		return nil, "", false
 	}
 	return t, name, false
+}
+
+// caseVariant reports whether m has a member whose name differs from one
+// of names only in case. The gateway reads members exactly (as the SDK
+// does) and authorizes what it read, but a target decoding
+// case-insensitively (encoding/json) could take the variant instead; such
+// a request takes the SDK path, which sends on only what it decoded.
+func caseVariant(m map[string]json.RawMessage, names ...string) bool {
+	for k := range m {
+		for _, n := range names {
+			if k != n && strings.EqualFold(k, n) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isNullish(raw json.RawMessage) bool {
@@ -282,9 +299,7 @@ func (h *Handler) relayAnswer(ctx context.Context, w http.ResponseWriter, r *htt
 	if answered {
 		// What follows the answer (the end of the stream) is read so that
 		// the connection can carry the next call.
-		stop := time.AfterFunc(2*time.Second, func() { _ = resp.Body.Close() })
-		drain(resp)
-		stop.Stop()
+		drainAnswered(resp)
 		return answerErr
 	}
 	if err == nil {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -44,12 +45,16 @@ func echoCall(id, name, text string) string {
 }
 
 // sdkUpstream serves newUpstreamServer with the given SDK options and
-// records the headers of every request it gets.
+// records the headers of every request it gets. inits counts the
+// initialized notifications the server handled (a session-issuing
+// server's sessions), initPosts the initialize requests it was sent (a
+// stateless server handles no notification).
 type sdkUpstream struct {
 	*httptest.Server
-	inits atomic.Int32
-	mu    sync.Mutex
-	hdrs  []http.Header
+	inits     atomic.Int32
+	initPosts atomic.Int32
+	mu        sync.Mutex
+	hdrs      []http.Header
 }
 
 func newSDKUpstream(t *testing.T, name string, opts *mcp.StreamableHTTPOptions) *sdkUpstream {
@@ -60,6 +65,13 @@ func newSDKUpstream(t *testing.T, name string, opts *mcp.StreamableHTTPOptions) 
 		u.mu.Lock()
 		u.hdrs = append(u.hdrs, r.Header.Clone())
 		u.mu.Unlock()
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			if bytes.Contains(body, []byte(`"method":"initialize"`)) {
+				u.initPosts.Add(1)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(u.Close)
@@ -72,12 +84,18 @@ func (u *sdkUpstream) headers() []http.Header {
 	return append([]http.Header(nil), u.hdrs...)
 }
 
-// TestStatelessCallsShareOneUpstreamSession: stateless calls reuse one
-// initialized upstream session (stateful and stateless targets), answer
-// with the client's own id, and concurrent calls do not mix up answers.
-func TestStatelessCallsShareOneUpstreamSession(t *testing.T) {
+// sessionless makes an SDK upstream that issues no session ids (the SDK's
+// stateless mode): its initialized session is pooled.
+var sessionless = &mcp.StreamableHTTPOptions{Stateless: true}
+
+// TestStatelessUpstreamSessions: stateless calls to a target without
+// session ids share one initialized upstream session; a target that issues
+// session ids (and may keep state in them) gets a session per request,
+// never shared between clients. Answers carry the client's own id, and
+// concurrent calls do not mix them up.
+func TestStatelessUpstreamSessions(t *testing.T) {
 	for _, stateless := range []bool{false, true} {
-		t.Run(map[bool]string{false: "stateful target", true: "stateless target"}[stateless], func(t *testing.T) {
+		t.Run(map[bool]string{false: "target with sessions", true: "target without sessions"}[stateless], func(t *testing.T) {
 			up := newSDKUpstream(t, "one", &mcp.StreamableHTTPOptions{Stateless: stateless, JSONResponse: stateless})
 			_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
 			for i, id := range []string{`1`, `"a-string"`, `7`} {
@@ -99,27 +117,31 @@ func TestStatelessCallsShareOneUpstreamSession(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			n, want := up.initPosts.Load(), int32(1)
 			if !stateless {
-				if n := up.inits.Load(); n != 1 {
-					t.Fatalf("upstream initializations: %d, want 1", n)
-				}
+				n, want = up.inits.Load(), 3+16
 			}
-			var inits int
-			for _, h := range up.headers() {
-				if h.Get("Mcp-Session-Id") == "" {
-					inits++
-				}
+			if n != want {
+				t.Fatalf("upstream initializations: %d, want %d", n, want)
 			}
-			if !stateless && inits != 1 {
-				t.Fatalf("upstream requests without a session: %d, want 1 (the initialize)", inits)
+			if !stateless {
+				sids := map[string]bool{}
+				for _, h := range up.headers() {
+					if v := h.Get("Mcp-Session-Id"); v != "" {
+						sids[v] = true
+					}
+				}
+				if len(sids) != 3+16 {
+					t.Fatalf("distinct upstream sessions used: %d, want %d", len(sids), 3+16)
+				}
 			}
 		})
 	}
 }
 
-// TestStatelessPooledSessionExpiry: a pooled session the target forgot
-// (404) is replaced by a new one and the call is sent again.
-func TestStatelessPooledSessionExpiry(t *testing.T) {
+// TestStatelessSessionExpiry: a session the target forgot before the call
+// was asked (404) is replaced by a new one and the call is sent again.
+func TestStatelessSessionExpiry(t *testing.T) {
 	up := newSDKUpstream(t, "one", nil)
 	frontURL, drop := sessionDropper(t, up.URL)
 	_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: frontURL}}})
@@ -130,14 +152,14 @@ func TestStatelessPooledSessionExpiry(t *testing.T) {
 	if _, _, out := call(t, gw.URL+"/mcp", echoCall("2", "echo", "after")); !strings.Contains(out, "one:after") {
 		t.Fatalf("call after expiry: %s", out)
 	}
-	if n := up.inits.Load(); n != 2 {
-		t.Fatalf("initializations: %d, want 2", n)
+	if n := up.inits.Load(); n != 3 { // one per call, and the replacement
+		t.Fatalf("initializations: %d, want 3", n)
 	}
 	if _, _, out := call(t, gw.URL+"/mcp", echoCall("3", "echo", "again")); !strings.Contains(out, "one:again") {
-		t.Fatalf("call on the new session: %s", out)
+		t.Fatalf("call on a new session: %s", out)
 	}
-	if n := up.inits.Load(); n != 2 {
-		t.Fatalf("initializations: %d, want still 2", n)
+	if n := up.inits.Load(); n != 4 {
+		t.Fatalf("initializations: %d, want 4", n)
 	}
 }
 
@@ -291,6 +313,299 @@ func TestDecodeMessageMatchesTheSDK(t *testing.T) {
 	for _, in := range []string{`{"jsonrpc":"1.0","id":1,"method":"m"}`, `{"jsonrpc":"2.0","ID":1,"Method":"m"}`, `{"jsonrpc":"2.0","id":{},"method":"m"}`, `{"jsonrpc":"2.0","id":1,"method":"m","params":3}`} {
 		if _, errMsg := decodeMessage(json.RawMessage(in)); errMsg == "" {
 			t.Fatalf("%s accepted", in)
+		}
+	}
+}
+
+// lenientUpstream is a target that decodes params as encoding/json does,
+// matching member names case-insensitively (as many Go servers do). It
+// answers with what it was asked for and reports, through saw, every name
+// and URI it decoded.
+func lenientUpstream(t *testing.T, saw func(string)) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		var m struct {
+			ID     json.RawMessage
+			Method string
+			Params struct {
+				Name, URI string
+				Ref       struct{ Type, Name, URI string }
+			}
+		}
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &m)
+		if m.ID == nil {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		asked := m.Params.Name + m.Params.URI + m.Params.Ref.Name + m.Params.Ref.URI
+		if m.Method != "initialize" {
+			saw(asked)
+		}
+		var res any
+		switch m.Method {
+		case "initialize":
+			res = map[string]any{"protocolVersion": "2025-06-18", "serverInfo": map[string]any{"name": "lenient", "version": "1"},
+				"capabilities": map[string]any{"tools": map[string]any{}, "prompts": map[string]any{}, "resources": map[string]any{}, "completions": map[string]any{}}}
+		case "tools/call":
+			res = map[string]any{"content": []any{map[string]any{"type": "text", "text": "ran:" + asked}}}
+		case "prompts/get":
+			res = map[string]any{"description": "ran:" + asked, "messages": []any{}}
+		case "resources/read":
+			res = map[string]any{"contents": []any{map[string]any{"uri": "x:", "text": "ran:" + asked}}}
+		case "completion/complete":
+			res = map[string]any{"completion": map[string]any{"values": []string{"ran:" + asked}}}
+		default:
+			res = map[string]any{}
+		}
+		out, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": res})
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestStatelessFastPathCaseVariantMembers: a client cannot smuggle a
+// second name past mcpAuthorization in a member whose name differs from
+// "name" or "uri" only in case: the gateway authorizes the exact member,
+// but a target decoding case-insensitively would use the other.
+func TestStatelessFastPathCaseVariantMembers(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	up := lenientUpstream(t, func(s string) { mu.Lock(); asked = append(asked, s); mu.Unlock() })
+	url := authzGateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}},
+		Authz: policy(t, `mcp.tool.name == "echo" || mcp.prompt.name == "greet" || mcp.resource.name == "file:///public"`)}) + "/mcp"
+	for _, body := range []string{
+		rpc("1", "tools/call", `{"name":"echo","Name":"secret","arguments":{}}`),
+		rpc("2", "tools/call", `{"name":"echo","arguments":{},"NAME":"secret"}`),
+		rpc("3", "prompts/get", `{"name":"greet","nAme":"secret"}`),
+		rpc("4", "resources/read", `{"uri":"file:///public","URI":"file:///secret"}`),
+		rpc("5", "completion/complete", `{"ref":{"type":"ref/prompt","name":"greet","Name":"secret"},"argument":{"name":"a","value":""}}`),
+		rpc("6", "completion/complete", `{"ref":{"type":"ref/prompt","name":"greet","Type":"ref/resource","URI":"file:///secret"},"argument":{"name":"a","value":""}}`),
+		rpc("7", "completion/complete", `{"ref":{"type":"ref/prompt","name":"greet"},"Ref":{"type":"ref/prompt","name":"secret"},"argument":{"name":"a","value":""}}`),
+	} {
+		_, _, out := call(t, url, body, "X-Test-Sub", "alice")
+		if strings.Contains(out, "secret") {
+			t.Errorf("%s: the target ran the unauthorized name: %s", body, out)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, a := range asked {
+		if strings.Contains(a, "secret") {
+			t.Errorf("the target was asked for %q", a)
+		}
+	}
+}
+
+// TestStatelessFastPathOpenStreams: a target that answers on an SSE
+// stream but keeps the stream open is not waited for (the initialize, a
+// list, a call): the answer is relayed and the rest of the stream is given
+// up on soon after.
+func TestStatelessFastPathOpenStreams(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || json.Unmarshal(body, &m) != nil || m.ID == nil {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		res := `{}`
+		switch m.Method {
+		case "initialize":
+			res = `{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"open","version":"1"}}`
+		case "tools/list":
+			res = `{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}`
+		case "tools/call":
+			res = `{"content":[{"type":"text","text":"called"}]}`
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Mcp-Session-Id", "s1")
+		_, _ = io.WriteString(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":"+string(m.ID)+",\"result\":"+res+"}\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the stream stays open
+	}))
+	t.Cleanup(up.Close)
+	_, gw := gateway(t, Spec{Stateless: true, ListTimeout: time.Hour, CallTimeout: time.Hour, InitTimeout: time.Hour,
+		Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	client := &http.Client{Timeout: 30 * time.Second} // far more than enough; without the bound, an hour
+	for _, tc := range []struct{ body, want string }{
+		{rpc("1", "tools/list", `{}`), `"name":"echo"`},
+		{echoCall("2", "echo", "x"), `"text":"called"`},
+	} {
+		req, _ := http.NewRequest("POST", gw.URL+"/mcp", strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.body, err)
+		}
+		out, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || !strings.Contains(string(out), tc.want) {
+			t.Fatalf("%s: %v %s", tc.body, err, out)
+		}
+	}
+}
+
+// firstMember is the string value of the first member named key of the
+// JSON object raw, as a parser keeping the first of duplicate members
+// reads it.
+func firstMember(raw json.RawMessage, key string) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return ""
+		}
+		var s string
+		if k == key && json.Unmarshal(v, &s) == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+// TestStatelessFastPathDuplicateMembers: with mcpAuthorization, a target
+// that keeps the first of duplicate members is sent the name that was
+// authorized (the last, as the gateway reads it), not the other.
+func TestStatelessFastPathDuplicateMembers(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params json.RawMessage `json:"params"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || json.Unmarshal(body, &m) != nil || m.ID == nil {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		res := `{"protocolVersion":"2025-06-18","capabilities":{"tools":{},"resources":{}},"serverInfo":{"name":"first","version":"1"}}`
+		if m.Method != "initialize" {
+			got := firstMember(m.Params, "name") + firstMember(m.Params, "uri")
+			mu.Lock()
+			asked = append(asked, got)
+			mu.Unlock()
+			res = `{"content":[],"contents":[]}`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":`+string(m.ID)+`,"result":`+res+`}`)
+	}))
+	t.Cleanup(up.Close)
+	url := authzGateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}},
+		Authz: policy(t, `mcp.tool.name == "echo" || mcp.resource.name == "file:///public"`)}) + "/mcp"
+	for _, body := range []string{
+		rpc("1", "tools/call", `{"name":"secret","name":"echo","arguments":{}}`),
+		rpc("2", "tools/call", `{"name":"secret","na\u006de":"echo","arguments":{}}`),
+		rpc("3", "resources/read", `{"uri":"file:///secret","uri":"file:///public"}`),
+	} {
+		call(t, url, body, "X-Test-Sub", "alice")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) == 0 {
+		t.Fatal("the target was asked nothing")
+	}
+	for _, a := range asked {
+		if strings.Contains(a, "secret") {
+			t.Errorf("the target was asked for %q", a)
+		}
+	}
+}
+
+// TestStatelessSessionsAfterTargetEndsOne: a target that issues session
+// ids and has ended one of them still serves calls in flight at once, each
+// on a session of its own.
+func TestStatelessSessionsAfterTargetEndsOne(t *testing.T) {
+	up := newSDKUpstream(t, "one", nil)
+	_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	if _, _, out := call(t, gw.URL+"/mcp", echoCall("1", "echo", "before")); !strings.Contains(out, "one:before") {
+		t.Fatalf("first call: %s", out)
+	}
+	var sid string
+	for _, h := range up.headers() {
+		if v := h.Get("Mcp-Session-Id"); v != "" {
+			sid = v
+		}
+	}
+	del, _ := http.NewRequest(http.MethodDelete, up.URL, nil)
+	del.Header.Set("Mcp-Session-Id", sid)
+	if resp, err := http.DefaultClient.Do(del); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text := strings.Repeat("e", i+1)
+			if _, _, out := call(t, gw.URL+"/mcp", echoCall("9", "echo", text)); !strings.Contains(out, `"one:`+text+`"`) {
+				t.Errorf("call %d: %s", i, out)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := up.inits.Load(); n != 17 {
+		t.Fatalf("initializations: %d, want 17", n)
+	}
+}
+
+// TestStatelessFastPathForeignAnswer: an answer whose id is not that of
+// the request sent (a target mixing up the answers of calls interleaved on
+// the shared session) is not relayed as the client's, in a JSON body as in
+// an SSE stream.
+func TestStatelessFastPathForeignAnswer(t *testing.T) {
+	for _, sse := range []bool{false, true} {
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var m struct {
+				ID     json.RawMessage `json:"id"`
+				Method string          `json:"method"`
+			}
+			body, _ := io.ReadAll(r.Body)
+			if r.Method != http.MethodPost || json.Unmarshal(body, &m) != nil || m.ID == nil {
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			id, res := string(m.ID), `{"content":[{"type":"text","text":"another client's answer"}]}`
+			if m.Method == "initialize" {
+				res = `{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"mixed","version":"1"}}`
+			} else {
+				id = `"someone-else"`
+			}
+			msg := `{"jsonrpc":"2.0","id":` + id + `,"result":` + res + `}`
+			if sse {
+				w.Header().Set("Content-Type", "text/event-stream")
+				_, _ = io.WriteString(w, "event: message\ndata: "+msg+"\n\n")
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, msg)
+		}))
+		t.Cleanup(up.Close)
+		_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+		for _, body := range []string{echoCall("1", "echo", "x"), rpc("2", "tools/list", `{}`)} {
+			if _, _, out := call(t, gw.URL+"/mcp", body); strings.Contains(out, "another client") || !strings.Contains(out, `"error"`) {
+				t.Errorf("sse %v: %s: %s", sse, body, out)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -529,19 +530,21 @@ func TestSSEClientToSSEUpstream(t *testing.T) {
 }
 
 // sessionDropper is a reverse proxy in front of upURL that answers 404
-// ("session not found") to the first in-session POST after drop is set,
+// ("session not found") to the first in-session request (not a
+// notification) POSTed after drop is set,
 // as a target that forgot its session does; everything else is relayed,
 // each read flushed so streams pass as they come.
 func sessionDropper(t *testing.T, upURL string) (string, *atomic.Bool) {
 	t.Helper()
 	drop := new(atomic.Bool)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if drop.Load() && r.Header.Get("Mcp-Session-Id") != "" && r.Method == "POST" {
+		body, _ := io.ReadAll(r.Body)
+		if drop.Load() && r.Header.Get("Mcp-Session-Id") != "" && r.Method == "POST" && !bytes.Contains(body, []byte(`"notifications/`)) {
 			drop.Store(false)
 			http.Error(w, "session not found", http.StatusNotFound)
 			return
 		}
-		rp, _ := http.NewRequestWithContext(r.Context(), r.Method, upURL+r.URL.Path, r.Body)
+		rp, _ := http.NewRequestWithContext(r.Context(), r.Method, upURL+r.URL.Path, bytes.NewReader(body))
 		rp.Header = r.Header.Clone()
 		resp, err := http.DefaultTransport.RoundTrip(rp)
 		if err != nil {

@@ -25,6 +25,12 @@ import (
 // one initialized upstream session that every stateless request shares,
 // instead of an initialize + initialized + call + DELETE per request.
 //
+// Only sessions without an Mcp-Session-Id are shared: a target that issues
+// session ids may keep state per session (a browser, a working directory,
+// a login), which must not carry over from one client to another, so such
+// a target gets a session of its own for every request, ended (DELETE)
+// when the request is answered, as the SDK path does.
+//
 // Sharing is safe because nothing of one client reaches it: the session is
 // initialized with the gateway's identity and no client capabilities (as a
 // stateless request's own session was), requests carry only the target's
@@ -57,6 +63,9 @@ type rawEntry struct {
 	mu      sync.Mutex
 	sess    atomic.Pointer[rawSession]
 	lastUse atomic.Int64
+	// perRequest: the target issues session ids, so each request gets
+	// its own session (never pooled).
+	perRequest atomic.Bool
 }
 
 type rawPool struct {
@@ -82,11 +91,16 @@ func (p *rawPool) entry(k rawKey) *rawEntry {
 
 // get returns the pooled session of t for protocol version pv,
 // initializing one when there is none (or stale was refused by the target).
-// After close, a new session is not pooled: own is true and the caller
-// ends it.
+// A session with an id (the target keeps sessions), or one opened after
+// close, is not pooled: own is true and the caller ends it.
 func (p *rawPool) get(ctx context.Context, t *TargetSpec, pv string, stale *rawSession) (s *rawSession, own bool, err error) {
 	e := p.entry(rawKey{t.Name, pv})
 	e.lastUse.Store(time.Now().UnixNano())
+	if e.perRequest.Load() {
+		s, err = p.initialize(ctx, t, pv)
+		p.h.count("initialize", t.Name, "", err)
+		return s, err == nil, err
+	}
 	if s := e.sess.Load(); s != nil && s != stale {
 		return s, false, nil
 	}
@@ -101,7 +115,13 @@ func (p *rawPool) get(ctx context.Context, t *TargetSpec, pv string, stale *rawS
 	if err != nil {
 		return nil, false, err
 	}
-	if p.isClosed() {
+	if s.id != "" {
+		e.perRequest.Store(true)
+		return s, true, nil
+	}
+	p.mu.Lock() // with close: a session stored after it would never end
+	defer p.mu.Unlock()
+	if p.closed {
 		return s, true, nil
 	}
 	e.sess.Store(s)
@@ -122,7 +142,7 @@ func (p *rawPool) initialize(ctx context.Context, t *TargetSpec, pv string) (*ra
 	if err != nil {
 		return nil, unavailable(ctx, t, p.h.spec.InitTimeout, err)
 	}
-	defer drain(resp)
+	defer drainAnswered(resp)
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: %s: initialize answered HTTP %d", errUnavailable, t.Name, resp.StatusCode)
 	}
@@ -196,12 +216,6 @@ func (p *rawPool) close() {
 	p.sweep(0)
 }
 
-func (p *rawPool) isClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
-}
-
 // end tells the target the session is over (when it has an id).
 func (s *rawSession) end() {
 	if s.id == "" {
@@ -262,6 +276,16 @@ func drain(resp *http.Response) {
 	_ = resp.Body.Close()
 }
 
+// drainAnswered drains a body whose answer has been read, so that the
+// connection can carry the next request, but gives up after 2 seconds: a
+// target may keep an answered stream open, and is not waited for.
+func drainAnswered(resp *http.Response) {
+	stop := time.AfterFunc(2*time.Second, func() { _ = resp.Body.Close() })
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	stop.Stop()
+	_ = resp.Body.Close()
+}
+
 // fastVersion reports whether v is a session-based protocol version the
 // fast path speaks (the 2026-07-28 stateless protocol goes to the SDK).
 func fastVersion(v string) bool {
@@ -293,6 +317,9 @@ func readAnswer(resp *http.Response, id []byte, answer, other func(*rawMsg, []by
 		var m rawMsg
 		if err := json.Unmarshal(data, &m); err != nil {
 			return fmt.Errorf("a malformed answer: %w", err)
+		}
+		if m.Method != "" || !sameID(m.ID, id) {
+			return errors.New("a malformed answer: not the answer to the request sent")
 		}
 		return answer(&m, data)
 	}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -61,21 +60,7 @@ func a2aNodeDir(t testing.TB) string {
 // cleanup) and waits until it listens on port.
 func a2aStart(t testing.TB, port int, dir, name string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(name), out.String())
-		}
-	})
+	startProcIn(t, dir, nil, name, args...) // its output is logged if the test fails
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -85,7 +70,7 @@ func a2aStart(t testing.TB, port int, dir, name string, args ...string) {
 		}
 		time.Sleep(30 * time.Millisecond)
 	}
-	t.Fatalf("%s did not listen on %s\n%s", name, addr, out.String())
+	t.Fatalf("%s did not listen on %s", name, addr)
 }
 
 // timedLine is one line of a client's output and when it arrived.

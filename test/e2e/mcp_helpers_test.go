@@ -58,7 +58,14 @@ func node22(t testing.TB) string {
 // it (and its process group) at cleanup.
 func startProc(t testing.TB, env []string, name string, args ...string) *exec.Cmd {
 	t.Helper()
+	return startProcIn(t, "", env, name, args...)
+}
+
+// startProcIn is startProc in directory dir ("" = this one).
+func startProcIn(t testing.TB, dir string, env []string, name string, args ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &syncBuffer{}

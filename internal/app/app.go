@@ -117,6 +117,7 @@ func (a *App) serve(ctx context.Context, snap *compile.Snapshot) int {
 	a.recordReload(true, "initial load", nil)
 	a.ready.Store(true)
 	a.log.Info("gateway ready", "ports", a.lm.Ports(), "admin", mgmt.adminAddr, "stats", mgmt.statsAddr, "readiness", mgmt.readinessAddr)
+	go a.releaseExePages("start-up")
 
 	var wg sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)

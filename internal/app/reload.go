@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentgw/agentgateway/internal/compile"
 	"github.com/agentgw/agentgateway/internal/config"
+	"github.com/agentgw/agentgateway/internal/exepages"
 )
 
 // reloadDebounce coalesces the bursts of events an editor or a `kubectl`
@@ -106,7 +107,22 @@ func (a *App) Reload(data []byte, source string) error {
 	}
 	a.log.Info("config reloaded", "source", source, "took", time.Since(start).Round(time.Microsecond).String())
 	a.recordReload(true, source, nil)
+	go a.releaseExePages("reload")
 	return nil
+}
+
+// releaseExePages gives back the executable's pages that loading a config
+// touched (package exepages); AGW_RELEASE_EXE_PAGES=off turns it off.
+func (a *App) releaseExePages(after string) {
+	if os.Getenv("AGW_RELEASE_EXE_PAGES") == "off" {
+		return
+	}
+	n, err := exepages.Release()
+	if err != nil {
+		a.log.Warn("could not release the executable's start-up pages", "after", after, "error", err)
+		return
+	}
+	a.log.Debug("released the executable's pages", "after", after, "bytes", n)
 }
 
 func (a *App) reload(data []byte) error {

@@ -27,9 +27,9 @@ func TestParseFortio(t *testing.T) {
 }
 
 func TestProcSelf(t *testing.T) {
-	rss, hwm := procMem(os.Getpid())
-	if rss <= 0 || hwm < rss {
-		t.Errorf("rss %d hwm %d", rss, hwm)
+	rss, hwm, anon := procMem(os.Getpid())
+	if rss <= 0 || hwm < rss || anon <= 0 || anon > rss {
+		t.Errorf("rss %d hwm %d anon %d", rss, hwm, anon)
 	}
 	if cpu := procCPU(os.Getpid()); cpu < 0 {
 		t.Errorf("cpu %v", cpu)

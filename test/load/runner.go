@@ -29,6 +29,7 @@ type result struct {
 	hasProc     bool
 	rssSteadyKB int64
 	rssPeakKB   int64
+	rssAnonKB   int64 // median RssAnon: heap, stacks (the rest of VmRSS is mapped file pages)
 	cpuSeconds  float64
 	// otherCores is the CPU the rest of the machine (not fortio, the
 	// backend, the gateway or this harness) used during the run, in cores.
@@ -144,7 +145,7 @@ func loadRun(ctx context.Context, c config, fortio, tmp string, s scenario, t ta
 			return r, fmt.Errorf("sampled process exited\n%s", t.proc.tail.String())
 		}
 		r.hasProc = true
-		r.rssSteadyKB, r.rssPeakKB, r.cpuSeconds = procStats.rssMedianKB, procStats.peakKB, procStats.cpuSeconds
+		r.rssSteadyKB, r.rssPeakKB, r.rssAnonKB, r.cpuSeconds = procStats.rssMedianKB, procStats.peakKB, procStats.anonMedianKB, procStats.cpuSeconds
 	}
 	return r, nil
 }
@@ -184,9 +185,10 @@ func tail(s string, n int) string {
 const clockTicks = 100
 
 type sample struct {
-	rssMedianKB int64
-	peakKB      int64
-	cpuSeconds  float64
+	rssMedianKB  int64
+	peakKB       int64
+	anonMedianKB int64
+	cpuSeconds   float64
 }
 
 type sampler struct {
@@ -196,6 +198,7 @@ type sampler struct {
 	stopCh   chan struct{}
 	wg       sync.WaitGroup
 	rss      []int64
+	anon     []int64
 }
 
 // startSampler samples the summed memory and CPU of the processes pids
@@ -219,8 +222,9 @@ func startSampler(pids func() []int) *sampler {
 			case <-s.stopCh:
 				return
 			case <-t.C:
-				if rss, _ := sumMem(s.pids()); rss > 0 {
+				if rss, _, anon := sumMem(s.pids()); rss > 0 {
 					s.rss = append(s.rss, rss)
+					s.anon = append(s.anon, anon)
 				}
 			}
 		}
@@ -228,12 +232,12 @@ func startSampler(pids func() []int) *sampler {
 	return s
 }
 
-func sumMem(pids []int) (rss, hwm int64) {
+func sumMem(pids []int) (rss, hwm, anon int64) {
 	for _, pid := range pids {
-		r, h := procMem(pid)
-		rss, hwm = rss+r, hwm+h
+		r, h, a := procMem(pid)
+		rss, hwm, anon = rss+r, hwm+h, anon+a
 	}
-	return rss, hwm
+	return rss, hwm, anon
 }
 
 func sumCPU(pids []int) float64 {
@@ -248,9 +252,10 @@ func (s *sampler) stop() sample {
 	close(s.stopCh)
 	s.wg.Wait()
 	pids := s.pids()
-	rss, hwm := sumMem(pids)
+	rss, hwm, anon := sumMem(pids)
 	if rss > 0 {
 		s.rss = append(s.rss, rss)
+		s.anon = append(s.anon, anon)
 	}
 	if len(s.rss) == 0 {
 		return sample{}
@@ -259,7 +264,7 @@ func (s *sampler) stop() sample {
 	if s.hwmReset && hwm > peak {
 		peak = hwm
 	}
-	return sample{rssMedianKB: medianInt(s.rss), peakKB: peak, cpuSeconds: sumCPU(pids) - s.cpuStart}
+	return sample{rssMedianKB: medianInt(s.rss), peakKB: peak, anonMedianKB: medianInt(s.anon), cpuSeconds: sumCPU(pids) - s.cpuStart}
 }
 
 // ownProcs are the long-lived processes the harness started (upstreams,
@@ -342,25 +347,28 @@ func machineBusy() float64 {
 	return float64(busy) / clockTicks
 }
 
-// procMem returns VmRSS and VmHWM in KiB.
-func procMem(pid int) (rss, hwm int64) {
+// procMem returns VmRSS, VmHWM and RssAnon in KiB.
+func procMem(pid int) (rss, hwm, anon int64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for line := range strings.Lines(string(b)) {
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		if !ok {
 			continue
 		}
 		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if k == "VmRSS" {
+		switch k {
+		case "VmRSS":
 			rss = n
-		} else {
+		case "VmHWM":
 			hwm = n
+		case "RssAnon":
+			anon = n
 		}
 	}
-	return rss, hwm
+	return rss, hwm, anon
 }
 
 // procCPU returns utime+stime in seconds.
@@ -445,6 +453,7 @@ type row struct {
 	hasProc             bool
 	rssSteadyKB         int64
 	rssPeakKB           int64
+	rssAnonKB           int64
 	cpuPer10k           float64
 	errors              int64
 }
@@ -471,6 +480,7 @@ func summarize(rs []result) row {
 		w.hasProc = true
 		w.rssSteadyKB = medianInt(collectInt(rs, func(r result) int64 { return r.rssSteadyKB }))
 		w.rssPeakKB = slices.Max(collectInt(rs, func(r result) int64 { return r.rssPeakKB }))
+		w.rssAnonKB = medianInt(collectInt(rs, func(r result) int64 { return r.rssAnonKB }))
 		if n > 0 {
 			w.cpuPer10k = cpuSec / n * 10000
 		}
@@ -496,7 +506,7 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 	b.WriteString("Load tool, upstreams and proxies share the machine's CPUs over loopback, so absolute numbers are ")
 	b.WriteString("bounded by the machine; the ratios and the added latency are the figures to compare.\n\n")
 
-	b.WriteString("| scenario | path | rps median (min–max) | p50 | p99 | p99.9 | vs direct: rps × · added p50 / p99 | gateway vs nginx: rps × · p99 Δ | proxy RSS steady / peak | proxy CPU s per 10k req | errors |\n")
+	b.WriteString("| scenario | path | rps median (min–max) | p50 | p99 | p99.9 | vs direct: rps × · added p50 / p99 | gateway vs nginx: rps × · p99 Δ | proxy RSS steady / peak (anon) | proxy CPU s per 10k req | errors |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	rows := map[string]map[string]row{}
 	for _, s := range scen {
@@ -518,7 +528,7 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 				vsNginx = ratio(w.rps, ng.rps) + " · " + ms(w.p99-ng.p99)
 			}
 			if w.hasProc {
-				mem = mib(w.rssSteadyKB) + " / " + mib(w.rssPeakKB)
+				mem = mib(w.rssSteadyKB) + " / " + mib(w.rssPeakKB) + " (anon " + mib(w.rssAnonKB) + ")"
 				cpu = strconv.FormatFloat(w.cpuPer10k, 'f', 3, 64)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.0f (%.0f–%.0f) | %s | %s | %s | %s | %s | %s | %s | %d |\n",
@@ -526,7 +536,7 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 		}
 	}
 	b.WriteString("\nLatencies are medians over runs of the per-run percentiles (streaming rows: time to the first byte of the body, i.e. the first SSE event); ")
-	b.WriteString("RSS steady is the median of VmRSS samples taken every 200 ms during the proxy's runs, peak is the highest VmHWM (reset at the start of each run) or sample, summed over nginx's master and workers; CPU is utime+stime ")
+	b.WriteString("RSS steady is the median of VmRSS samples taken every 200 ms during the proxy's runs, peak is the highest VmHWM (reset at the start of each run) or sample, summed over nginx's master and workers; anon is the median RssAnon (heap, stacks; the rest of VmRSS is pages of mapped files such as the executable); CPU is utime+stime ")
 	b.WriteString("of the proxy's processes over its runs divided by the requests they served.\n")
 
 	var streamRows []string

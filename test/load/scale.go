@@ -84,7 +84,7 @@ func routeScale(ctx context.Context, c config, tmp, backendAddr string) (*scaleR
 		if err != nil {
 			return nil, err
 		}
-		if r, _ := procMem(gw.pid()); r > 0 {
+		if r, _, _ := procMem(gw.pid()); r > 0 {
 			rss = append(rss, r)
 		}
 		gw.kill()

@@ -35,7 +35,7 @@ func soakRun(ctx context.Context, c config, fortio, tmp string, t target, gwDesc
 			case <-stop:
 				return
 			case <-tk.C:
-				if r, _ := procMem(t.proc.pid()); r > 0 {
+				if r, _, _ := procMem(t.proc.pid()); r > 0 {
 					pts = append(pts, point{time.Since(start), r})
 				}
 			}

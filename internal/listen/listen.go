@@ -33,6 +33,9 @@ type Manager struct {
 	hook ConnHook
 	// Addr is the IP the data plane binds ("" = all interfaces, like agentgateway).
 	host string
+	// lean serves plain HTTP/1.1 requests with the lean loop (see
+	// lean_server.go); AGW_LEAN_HTTP1=off turns it off.
+	lean bool
 
 	mu      sync.Mutex
 	servers map[int]*server
@@ -44,6 +47,7 @@ type server struct {
 	srv     *http.Server
 	handler atomic.Pointer[http.Handler]
 	done    chan struct{}
+	lean    *leanServer // nil: plain http.Server
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +56,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // NewManager returns a manager binding host (empty for all interfaces).
 func NewManager(log *slog.Logger, host string, hook ConnHook) *Manager {
-	return &Manager{log: log, host: host, hook: hook, servers: map[int]*server{}}
+	return &Manager{log: log, host: host, hook: hook, lean: leanEnabled(), servers: map[int]*server{}}
 }
 
 // Reconcile makes the served ports exactly those in handlers. Existing ports
@@ -96,7 +100,7 @@ func (m *Manager) Reconcile(handlers map[int]http.Handler) error {
 		go func(s *server) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			_ = s.srv.Shutdown(ctx)
+			_ = s.shutdown(ctx)
 			m.log.Info("listener closed", "port", s.port)
 		}(s)
 	}
@@ -127,7 +131,19 @@ func (m *Manager) open(port int) (*server, error) {
 		},
 	}
 	if m.hook != nil {
-		s.srv.ConnState = func(_ net.Conn, st http.ConnState) { m.hook(port, st) }
+		s.srv.ConnState = func(c net.Conn, st http.ConnState) {
+			if _, handedOff := c.(*replayConn); handedOff && st == http.StateNew {
+				return // counted by the lean loop at accept
+			}
+			m.hook(port, st)
+		}
+	}
+	if m.lean {
+		var hook func(http.ConnState)
+		if m.hook != nil {
+			hook = func(st http.ConnState) { m.hook(port, st) }
+		}
+		s.lean = newLeanServer(s.srv, ln.Addr(), hook)
 	}
 	m.log.Info("listener started", "bind", fmt.Sprintf("bind/%d", port), "addr", ln.Addr().String())
 	return s, nil
@@ -135,7 +151,13 @@ func (m *Manager) open(port int) (*server, error) {
 
 func (m *Manager) serve(s *server) {
 	defer close(s.done)
-	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	var err error
+	if s.lean != nil {
+		err = s.lean.serve(s.ln)
+	} else {
+		err = s.srv.Serve(s.ln)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		m.log.Error("listener failed", "port", s.port, "error", err)
 	}
 }
@@ -169,14 +191,34 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.srv.Shutdown(ctx); err != nil {
+			if err := s.shutdown(ctx); err != nil {
 				errs[i] = fmt.Errorf("port %d: %w", s.port, err)
-				_ = s.srv.Close()
+				s.close()
 			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// shutdown drains the port: the http.Server (handed-off connections,
+// RegisterOnShutdown hooks) and the lean connections in parallel.
+func (s *server) shutdown(ctx context.Context) error {
+	if s.lean == nil {
+		return s.srv.Shutdown(ctx)
+	}
+	leanErr := make(chan error, 1)
+	go func() { leanErr <- s.lean.shutdown(ctx) }()
+	err := s.srv.Shutdown(ctx)
+	return errors.Join(err, <-leanErr)
+}
+
+// close closes everything the port still has open.
+func (s *server) close() {
+	_ = s.srv.Close()
+	if s.lean != nil {
+		s.lean.closeAll()
+	}
 }
 
 func sortedPorts(h map[int]http.Handler) []int {

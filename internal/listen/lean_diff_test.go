@@ -25,6 +25,11 @@ var diffCases = []struct {
 }{
 	{"small body without Content-Length", get("/small")},
 	{"Content-Length", get("/cl")},
+	{"Content-Length and Content-Type, header edited after WriteHeader", get("/clct") + get("/cl")},
+	{"Content-Length and Content-Type with trailer keys", get("/clct-trailerprefix") + get("/cl")},
+	{"Content-Length and Content-Type, handler Connection: close", get("/clct-close") + get("/cl")},
+	{"Content-Length and Content-Type, body read after WriteHeader", post("/clct-readbody", "abcdef") + get("/cl")},
+	{"Content-Length and Content-Type, full duplex echo", post("/clct-duplex", "duplex body") + get("/cl")},
 	{"body larger than 4 KiB", get("/big")},
 	{"many writes past the chunking buffer", get("/bigmulti")},
 	{"flush mid-body", get("/flush")},

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,6 +133,38 @@ func diffHandler() http.Handler {
 		case "/cl":
 			w.Header().Set("Content-Length", "5")
 			_, _ = w.Write([]byte("hello"))
+		case "/clct": // header written at WriteHeader (lean early commit); later edits must not show
+			w.Header().Set("Content-Length", "5")
+			w.Header().Set("Content-Type", "text/x-test")
+			w.WriteHeader(201)
+			w.Header().Set("X-Late", "no")
+			w.Header().Set(http.TrailerPrefix+"T", "no")
+			_, _ = w.Write([]byte("hello"))
+		case "/clct-trailerprefix":
+			w.Header().Set("Content-Length", "2")
+			w.Header().Set("Content-Type", "text/x-test")
+			w.Header().Set(http.TrailerPrefix+"T", "dropped")
+			w.Header().Set("Trailer", "X-Declared")
+			w.WriteHeader(200)
+			_, _ = w.Write([]byte("ok"))
+		case "/clct-close":
+			w.Header().Set("Content-Length", "2")
+			w.Header().Set("Content-Type", "text/x-test")
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(200)
+			_, _ = w.Write([]byte("ok"))
+		case "/clct-readbody": // a request body read after WriteHeader: no early commit (it would drain it)
+			w.Header().Set("Content-Length", "3")
+			w.Header().Set("Content-Type", "text/x-test")
+			w.WriteHeader(200)
+			b, _ := io.ReadAll(r.Body)
+			_, _ = fmt.Fprintf(w, "%03d", len(b)%1000)
+		case "/clct-duplex":
+			_ = http.NewResponseController(w).EnableFullDuplex()
+			w.Header().Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))
+			w.Header().Set("Content-Type", "text/x-test")
+			w.WriteHeader(200)
+			_, _ = io.Copy(w, r.Body)
 		case "/big":
 			_, _ = w.Write(bytes.Repeat([]byte("x"), 5000))
 		case "/bigmulti":

@@ -107,18 +107,48 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
+	cl := headerGet(w.handlerHeader, "Content-Length")
+	if cl != "" {
+		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
+			w.contentLength = v
+			if w.commitsEarly() {
+				// Nothing the body could change is left in the header, so
+				// it is written now, from the handler's map: no snapshot
+				// copy (later changes cannot reach the wire either way).
+				w.cw.writeHeader(nil)
+				return
+			}
+		}
+	}
 	if w.calledHeader && w.cw.header == nil {
 		w.cw.header = w.handlerHeader.Clone()
 	}
-	if cl := headerGet(w.handlerHeader, "Content-Length"); cl != "" {
-		v, err := strconv.ParseInt(cl, 10, 64)
-		if err == nil && v >= 0 {
-			w.contentLength = v
-		} else {
-			w.c.ls.logf("http: invalid Content-Length of %q", cl)
-			w.handlerHeader.Del("Content-Length")
-		}
+	if cl != "" && w.contentLength < 0 {
+		w.c.ls.logf("http: invalid Content-Length of %q", cl)
+		w.handlerHeader.Del("Content-Length")
 	}
+}
+
+// commitsEarly reports a header that does not depend on the body or on
+// when it is written: a valid Content-Length (identity framing, no
+// computed length), a Content-Type (no sniffing), a status that has a
+// body, no Transfer-Encoding, and no request body that the commit would
+// drain before the handler reads it (none, or full duplex). This is what
+// a proxied upstream answer looks like. net/http writes the same bytes at
+// the first flush.
+func (w *response) commitsEarly() bool {
+	if w.contentLength < 0 || !w.calledHeader || !bodyAllowedForStatus(w.status) || w.status == http.StatusNoContent {
+		return false
+	}
+	if w.req.ContentLength != 0 && !w.fullDuplex {
+		return false
+	}
+	h := w.handlerHeader
+	if _, ok := h["Content-Type"]; !ok {
+		return false
+	}
+	_, te := h["Transfer-Encoding"]
+	return !te
 }
 
 // caller names the first frame outside this package (for log lines).
@@ -441,7 +471,7 @@ func (cw *chunkWriter) writeHeader(p []byte) {
 	var set extraHeader
 
 	trailers := false
-	for k := range cw.header {
+	for k := range header {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			if exclude == nil {
 				exclude = make(map[string]bool)
@@ -450,7 +480,7 @@ func (cw *chunkWriter) writeHeader(p []byte) {
 			trailers = true
 		}
 	}
-	for _, v := range cw.header["Trailer"] {
+	for _, v := range header["Trailer"] {
 		trailers = true
 		foreachHeaderElement(v, w.declareTrailer)
 	}
@@ -550,7 +580,7 @@ func (cw *chunkWriter) writeHeader(p []byte) {
 	if cw.chunking {
 		delHeader("Content-Length")
 	}
-	if w.closeAfterReply && (!keepAlives || !hasToken(headerGet(cw.header, "Connection"), "close")) &&
+	if w.closeAfterReply && (!keepAlives || !hasToken(headerGet(header, "Connection"), "close")) &&
 		!isProtocolSwitchResponse(code, header) {
 		delHeader("Connection")
 		set.connection = "close"
@@ -559,7 +589,7 @@ func (cw *chunkWriter) writeHeader(p []byte) {
 	bw := w.c.bw
 	var status [3]byte
 	writeStatusLine(bw, code, status[:])
-	_ = cw.header.WriteSubset(bw, exclude)
+	_ = header.WriteSubset(bw, exclude)
 	set.write(bw)
 	_, _ = bw.Write(crlf)
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -30,6 +31,13 @@ type testServer struct {
 
 func newTestServer(t testing.TB, h http.Handler, lean bool, hook func(http.ConnState)) *testServer {
 	t.Helper()
+	return newTestServerWith(t, h, lean, hook, nil)
+}
+
+// newTestServerWith is newTestServer with the http.Server adjusted by mod
+// (if set) before it serves.
+func newTestServerWith(t testing.TB, h http.Handler, lean bool, hook func(http.ConnState), mod func(*http.Server)) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +52,9 @@ func newTestServer(t testing.TB, h http.Handler, lean bool, hook func(http.ConnS
 		MaxHeaderBytes:    MaxHeaderBytes,
 		Protocols:         &protos,
 		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	if mod != nil {
+		mod(srv)
 	}
 	ts := &testServer{addr: ln.Addr().String(), srv: srv, done: make(chan struct{})}
 	if hook != nil {
@@ -293,4 +304,37 @@ func echoRequest(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	fmt.Fprintf(&b, "body=%q err=%v\n", body, err)
 	_, _ = io.WriteString(w, b.String())
+}
+
+// waitForReadAhead waits until a disconnect watcher of ls holds a byte it
+// read ahead (the start of the next pipelined request).
+func waitForReadAhead(t *testing.T, ls *leanServer) {
+	t.Helper()
+	waitFor(t, "the watcher to read ahead", func() bool {
+		ls.mu.Lock()
+		defer ls.mu.Unlock()
+		for lc := range ls.conns {
+			lc.wmu.Lock()
+			has := lc.cr.hasByte
+			lc.wmu.Unlock()
+			if has {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// connCounter returns a ConnState hook counting connections opened (New)
+// and ended (Closed or Hijacked).
+func connCounter() (hook func(http.ConnState), opened, ended *atomic.Int64) {
+	opened, ended = new(atomic.Int64), new(atomic.Int64)
+	return func(st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			ended.Add(1)
+		}
+	}, opened, ended
 }

@@ -6,12 +6,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -195,19 +193,7 @@ func TestLeanReviewWatcherByteThenHandoff(t *testing.T) {
 	if _, err := io.WriteString(c, "HEAD /head HTTP/1.1\r\nHost: a\r\n\r\n"+get("/after")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the watcher to read ahead", func() bool {
-		lean.ls.mu.Lock()
-		defer lean.ls.mu.Unlock()
-		for lc := range lean.ls.conns {
-			lc.wmu.Lock()
-			has := lc.cr.hasByte
-			lc.wmu.Unlock()
-			if has {
-				return true
-			}
-		}
-		return false
-	})
+	waitForReadAhead(t, lean.ls)
 	close(release)
 	if _, body := readResponse(t, br); body != "/wait" {
 		t.Fatalf("first body %q", body)
@@ -233,7 +219,7 @@ func TestLeanReviewSlowHeadBounded(t *testing.T) {
 		for _, second := range []bool{false, true} {
 			name := map[bool]string{false: "net/http", true: "lean"}[lean] + map[bool]string{false: " first", true: " second"}[second]
 			t.Run(name, func(t *testing.T) {
-				ts := newReviewServer(t, diffHandler(), lean, func(s *http.Server) { s.ReadHeaderTimeout = 300 * time.Millisecond })
+				ts := newTestServerWith(t, diffHandler(), lean, nil, func(s *http.Server) { s.ReadHeaderTimeout = 300 * time.Millisecond })
 				c, br := dial(t, ts.addr)
 				if second {
 					if _, err := io.WriteString(c, get("/small")); err != nil {
@@ -266,48 +252,6 @@ func TestLeanReviewSlowHeadBounded(t *testing.T) {
 			})
 		}
 	}
-}
-
-// newReviewServer is newTestServer with the http.Server adjusted first.
-func newReviewServer(t testing.TB, h http.Handler, lean bool, mod func(*http.Server)) *testServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var protos http.Protocols
-	protos.SetHTTP1(true)
-	protos.SetUnencryptedHTTP2(true)
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
-		Protocols:         &protos,
-		ErrorLog:          log.New(io.Discard, "", 0),
-	}
-	mod(srv)
-	ts := &testServer{addr: ln.Addr().String(), srv: srv, done: make(chan struct{})}
-	if lean {
-		ts.ls = newLeanServer(srv, ln.Addr(), nil)
-		go func() { defer close(ts.done); _ = ts.ls.serve(ln) }()
-	} else {
-		go func() { defer close(ts.done); _ = srv.Serve(ln) }()
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if ts.ls != nil {
-			go func() { _ = ts.ls.shutdown(ctx) }()
-		}
-		_ = srv.Shutdown(ctx)
-		_ = srv.Close()
-		if ts.ls != nil {
-			ts.ls.closeAll()
-		}
-		<-ts.done
-	})
-	return ts
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
@@ -396,15 +340,7 @@ func TestLeanReviewPipelinedStress(t *testing.T) {
 // every connection counted New must end Closed or Hijacked, and shutdown
 // must finish.
 func TestLeanReviewShutdownRaceBalanced(t *testing.T) {
-	var newConns, closed atomic.Int64
-	hook := func(st http.ConnState) {
-		switch st {
-		case http.StateNew:
-			newConns.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			closed.Add(1)
-		}
-	}
+	hook, newConns, closed := connCounter()
 	lean := newTestServer(t, diffHandler(), true, hook)
 	lean.ls.watchDelay.Store(0)
 	stop := make(chan struct{})

@@ -135,19 +135,7 @@ func TestLeanWatcherKeepsPipelinedByte(t *testing.T) {
 	if _, err := io.WriteString(c, get("/next")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the watcher to read ahead", func() bool {
-		lean.ls.mu.Lock()
-		defer lean.ls.mu.Unlock()
-		for lc := range lean.ls.conns {
-			lc.wmu.Lock()
-			has := lc.cr.hasByte
-			lc.wmu.Unlock()
-			if has {
-				return true
-			}
-		}
-		return false
-	})
+	waitForReadAhead(t, lean.ls)
 	close(release)
 	for _, want := range []string{"/wait", "/next"} {
 		if _, body := readResponse(t, br); body != want {
@@ -221,15 +209,7 @@ func TestLeanShutdown(t *testing.T) {
 }
 
 func TestLeanConnStateBalanced(t *testing.T) {
-	var newConns, closed atomic.Int64
-	hook := func(st http.ConnState) {
-		switch st {
-		case http.StateNew:
-			newConns.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			closed.Add(1)
-		}
-	}
+	hook, newConns, closed := connCounter()
 	lean := newTestServer(t, diffHandler(), true, hook)
 	cases := []string{
 		get("/small"), // lean

@@ -29,21 +29,23 @@ import (
 // request twice (Clone, then WithContext for its trace), deep-copies the
 // headers, allocates a ProxyRequest, a noopCloseReader, two trace closures
 // and a watchedBody, and copies response headers value by value with
-// Header.Add. Here one allocation (forward) holds the outbound URL, the
-// trace, the request body wrapper and the values the forwarder sets; the
+// Header.Add. Here one allocation (forward) holds the outbound request
+// and URL, the request body wrapper and the values the forwarder sets
+// (the lean client passes 1xx responses to the forwarder directly; other
+// transports get an httptrace); the
 // outbound header map shares the inbound value slices (capacity-clipped, so
 // an append never writes into them) and response header slices are moved,
 // not copied. docs/performance.md records what this bought.
 
 // forward is the per-request state of the forwarder (one allocation).
 type forward struct {
-	w     http.ResponseWriter
-	mu    sync.Mutex // guards done and w's header against a late 1xx callback
-	done  bool       // RoundTrip returned: 1xx callbacks are ignored
-	trace httptrace.ClientTrace
-	url   url.URL
-	body  reqBody
-	vals  [5]string // backing store of header values set by the forwarder
+	out  http.Request // the outbound request
+	w    http.ResponseWriter
+	mu   sync.Mutex // guards done and w's header against a late 1xx callback
+	done bool       // RoundTrip returned: 1xx callbacks are ignored
+	url  url.URL
+	body reqBody
+	vals [5]string // backing store of header values set by the forwarder
 }
 
 // reqBody is the outbound request body: it records a failure to read the
@@ -87,6 +89,17 @@ func (f *forward) got1xx(code int, header textproto.MIMEHeader) error {
 	f.w.WriteHeader(code)
 	clear(h) // a 1xx does not clear the header map itself
 	return nil
+}
+
+// roundTrip sends out. The lean client hands 1xx responses to f
+// directly; any other transport gets them through an httptrace in out's
+// context (a context layer and a copy of out that the lean path spares).
+func (u *Upstream) roundTrip(out *http.Request, f *forward) (*http.Response, error) {
+	if st, ok := u.tr.(*sharedTransport); ok && st.lean != nil && leanEligible(out) {
+		return st.lean.roundTrip(out, f)
+	}
+	trace := &httptrace.ClientTrace{Got1xxResponse: f.got1xx}
+	return u.tr.RoundTrip(out.WithContext(httptrace.WithClientTrace(out.Context(), trace)))
 }
 
 // isUpgrade reports whether the request asks for a protocol upgrade
@@ -141,9 +154,9 @@ func removeHopByHop(h http.Header) {
 // forward proxies a non-upgrade request. info is the request's record.
 func (u *Upstream) forward(w http.ResponseWriter, r *http.Request, info *pipeline.Info) {
 	f := &forward{w: w}
-	f.trace.Got1xxResponse = f.got1xx
-	ctx := httptrace.WithClientTrace(r.Context(), &f.trace)
-	out := r.WithContext(ctx)
+	ctx := r.Context()
+	out := &f.out
+	*out = *r // a shallow copy, as r.WithContext makes
 
 	if r.ContentLength == 0 || r.Body == nil {
 		out.Body = nil // nil, not NoBody: the transport may then retry the request on a dead keep-alive connection
@@ -205,7 +218,7 @@ func (u *Upstream) forward(w http.ResponseWriter, r *http.Request, info *pipelin
 	out.Trailer = nil // request trailers are not forwarded: they bypass header sanitising
 	out.Close = false
 
-	res, err := u.tr.RoundTrip(out)
+	res, err := u.roundTrip(out, f)
 	f.mu.Lock()
 	f.done = true
 	f.mu.Unlock()

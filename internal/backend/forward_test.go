@@ -12,14 +12,29 @@ import (
 // Behaviours of the forwarder (forward.go) that ReverseProxy had and that
 // the other tests do not pin down.
 
+// TestForwardEarlyHints: a 103 reaches the client, by both ways the
+// forwarder gets it: from the lean client directly, and from
+// http.Transport through an httptrace in the outbound context.
 func TestForwardEarlyHints(t *testing.T) {
+	for _, lean := range []bool{true, false} {
+		t.Run(map[bool]string{true: "lean client", false: "http.Transport"}[lean], func(t *testing.T) {
+			testForwardEarlyHints(t, lean)
+		})
+	}
+}
+
+func testForwardEarlyHints(t *testing.T, lean bool) {
 	up, _ := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
 		w.Header().Del("Link")
 		io.WriteString(w, "ok")
 	})
-	f := newFront(t, newUp(t, UpstreamSpec{Address: addr(up)}))
+	u := newUp(t, UpstreamSpec{Address: addr(up)})
+	if !lean {
+		u.tr = u.tr.(*sharedTransport).h
+	}
+	f := newFront(t, u)
 	var hints []string
 	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
 		if code == http.StatusEarlyHints {

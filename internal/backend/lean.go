@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"sync"
 	"time"
@@ -53,7 +54,7 @@ type sharedTransport struct {
 // RoundTrip implements http.RoundTripper.
 func (s *sharedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if s.lean != nil && leanEligible(r) {
-		return s.lean.roundTrip(r)
+		return s.lean.roundTrip(r, nil)
 	}
 	return s.h.RoundTrip(r)
 }
@@ -64,6 +65,12 @@ func (s *sharedTransport) CloseIdleConnections() {
 	if s.lean != nil {
 		s.lean.closeIdle()
 	}
+}
+
+// informer receives informational (1xx) responses: the forwarder, which
+// relays them to its client without a ClientTrace in the context.
+type informer interface {
+	got1xx(code int, header textproto.MIMEHeader) error
 }
 
 // leanTransport is the lean client; its zero value is not usable.
@@ -104,7 +111,10 @@ func (t *leanTransport) closeIdle() {
 // while idle) is replaced once by a new connection when r is safe to send
 // again; r's body is closed in every case, as http.RoundTripper requires
 // (by the connection: a streamed body once it is written).
-func (t *leanTransport) roundTrip(r *http.Request) (*http.Response, error) {
+//
+// got1xx, when set, receives the 1xx responses instead of the request
+// context's httptrace.ClientTrace.
+func (t *leanTransport) roundTrip(r *http.Request, got1xx informer) (*http.Response, error) {
 	ctx := r.Context()
 	p := t.pool(leanAddr(r.URL))
 	replayable := isReplayable(r)
@@ -115,7 +125,7 @@ func (t *leanTransport) roundTrip(r *http.Request) (*http.Response, error) {
 			closeReqBody(req)
 			return nil, err
 		}
-		res, err := c.roundTrip(req, ctx) // closes req.Body
+		res, err := c.roundTrip(req, ctx, got1xx) // closes req.Body
 		if err == nil {
 			res.Request = r
 			return res, nil

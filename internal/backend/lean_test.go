@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/agentgw/agentgateway/internal/pipeline"
 )
 
 // leanRT returns a fresh plain HTTP/1.1 shared transport (lean client on).
@@ -400,11 +402,17 @@ func TestLeanBrokenUpstreams(t *testing.T) {
 	}
 }
 
+type testKey struct{}
+
 // TestLeanCancel: a context canceled while waiting for the header or in
 // the middle of the body ends the exchange and closes the connection.
 func TestLeanCancel(t *testing.T) {
-	for _, midBody := range []bool{false, true} {
-		t.Run(fmt.Sprintf("midBody=%t", midBody), func(t *testing.T) {
+	for _, tc := range []struct {
+		midBody bool
+		reqCtx  bool // the lean server's pipeline.RequestContext, not context.WithCancel
+	}{{false, false}, {true, false}, {false, true}, {true, true}} {
+		midBody := tc.midBody
+		t.Run(fmt.Sprintf("midBody=%t/requestContext=%t", midBody, tc.reqCtx), func(t *testing.T) {
 			gone := make(chan struct{})
 			srv := newRawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
 				if _, err := readReq(br); err != nil {
@@ -418,6 +426,12 @@ func TestLeanCancel(t *testing.T) {
 			})
 			st := leanRT(t)
 			ctx, cancel := context.WithCancel(context.Background())
+			var rc *pipeline.RequestContext
+			if tc.reqCtx {
+				rc = new(pipeline.RequestContext)
+				rc.Init(context.Background())
+				ctx, cancel = context.WithValue(rc, testKey{}, 1), rc.Cancel
+			}
 			req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(), nil)
 			if !midBody {
 				time.AfterFunc(20*time.Millisecond, cancel)
@@ -432,6 +446,9 @@ func TestLeanCancel(t *testing.T) {
 				buf := make([]byte, 3)
 				if _, err := io.ReadFull(res.Body, buf); err != nil {
 					t.Fatal(err)
+				}
+				if rc != nil && pipeline.OnCancel(rc, func() {}) != nil {
+					t.Fatal("the lean client did not take the request context's abort slot")
 				}
 				cancel()
 				if _, err := io.ReadAll(res.Body); !errors.Is(err, context.Canceled) {

@@ -15,6 +15,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/agentgw/agentgateway/internal/pipeline"
+	"github.com/agentgw/agentgateway/internal/sockio"
 )
 
 // leanPool holds the idle connections to one address, oldest first; get
@@ -158,6 +161,10 @@ type leanConn struct {
 	abortFn func()  // c.abort, bound once
 	peekFn  func(fd uintptr) bool
 	peekOK  bool
+	// await sends the final flush of a request written on the caller's
+	// goroutine and waits for the answer in the same poll (flushAwait).
+	await   sockio.AwaitWriter
+	awaitOn bool
 }
 
 func newLeanConn(p *leanPool, nc net.Conn) *leanConn {
@@ -173,6 +180,7 @@ func newLeanConn(p *leanPool, nc net.Conn) *leanConn {
 			c.peekFn = c.peek
 		}
 	}
+	c.await.Init(nc)
 	return c
 }
 
@@ -189,7 +197,31 @@ func (c *leanConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *leanConn) Write(p []byte) (int, error) { return c.nc.Write(p) }
+func (c *leanConn) Write(p []byte) (int, error) {
+	if !c.awaitOn {
+		return c.nc.Write(p)
+	}
+	c.awaitOn = false
+	n, err := c.await.Write(p)
+	if err != nil || n == len(p) {
+		return n, err
+	}
+	m, err := c.nc.Write(p[n:]) // the socket buffer filled up: the rest the usual way
+	return n + m, err
+}
+
+// flushAwait sends the buffered end of a request written on the caller's
+// goroutine and returns once the answer's first bytes (or EOF, or an
+// error) are there to read. The response header timeout starts here.
+func (c *leanConn) flushAwait() error {
+	if c.pool != nil && c.pool.t.headerTimeout > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.pool.t.headerTimeout))
+	}
+	c.awaitOn = c.await.Enabled() && c.bw.Buffered() > 0
+	err := c.bw.Flush()
+	c.awaitOn = false
+	return err
+}
 
 // abort makes blocked and future I/O on c fail (context canceled).
 func (c *leanConn) abort() { _ = c.nc.SetDeadline(aLongTimeAgo) }
@@ -211,15 +243,20 @@ func (c *leanConn) alive() bool {
 
 // roundTrip sends req on c and reads the response header. On error the
 // caller closes c; c.nread says whether any response byte had arrived.
-func (c *leanConn) roundTrip(req *http.Request, ctx context.Context) (*http.Response, error) {
+func (c *leanConn) roundTrip(req *http.Request, ctx context.Context, got1xx informer) (*http.Response, error) {
 	c.nread = 0
-	var stop func() bool
+	var stop abortReg
 	if ctx.Done() != nil {
+		if ctx.Err() == nil {
+			if stop.rc = pipeline.OnCancel(ctx, c.abortFn); stop.rc == nil {
+				stop.stop = context.AfterFunc(ctx, c.abortFn)
+			}
+		}
 		if ctx.Err() != nil {
+			stopAfter(stop)
 			closeReqBody(req)
 			return nil, context.Cause(ctx)
 		}
-		stop = context.AfterFunc(ctx, c.abortFn)
 	}
 	t := c.pool.t
 	var (
@@ -245,10 +282,11 @@ func (c *leanConn) roundTrip(req *http.Request, ctx context.Context) (*http.Resp
 		// The upstream may have answered (413, 401) and closed before
 		// reading the whole body: prefer its answer if it is there.
 		_ = c.nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	} else if t.headerTimeout > 0 {
+	} else if t.headerTimeout > 0 && wdone != nil {
+		// (A request written here has its deadline from flushAwait.)
 		_ = c.nc.SetReadDeadline(time.Now().Add(t.headerTimeout))
 	}
-	res, err := c.readResponse(req, ctx)
+	res, err := c.readResponse(req, ctx, got1xx)
 	if err == nil && (werr != nil || t.headerTimeout > 0) {
 		_ = c.nc.SetReadDeadline(time.Time{})
 		if ctx.Err() != nil { // canceled before the deadline was cleared
@@ -302,8 +340,9 @@ func (c *leanConn) writeAsync(req *http.Request, done chan<- writeResult) {
 }
 
 // readResponse reads the final response header, passing 1xx responses
-// to the request's httptrace.Got1xxResponse as http.Transport does.
-func (c *leanConn) readResponse(req *http.Request, ctx context.Context) (*http.Response, error) {
+// to got1xx or else, as http.Transport does, to the request's
+// httptrace.Got1xxResponse.
+func (c *leanConn) readResponse(req *http.Request, ctx context.Context, got1xx informer) (*http.Response, error) {
 	defer func() { c.limit = math.MaxInt64 }()
 	var trace *httptrace.ClientTrace
 	for n1xx := 0; ; {
@@ -318,6 +357,12 @@ func (c *leanConn) readResponse(req *http.Request, ctx context.Context) (*http.R
 		}
 		if n1xx++; n1xx > max1xxResponses {
 			return nil, errTooMany1xx
+		}
+		if got1xx != nil {
+			if err := got1xx.got1xx(code, textproto.MIMEHeader(res.Header)); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if trace == nil {
 			trace = httptrace.ContextClientTrace(ctx)
@@ -352,18 +397,33 @@ func (c *leanConn) ioErr(ctx context.Context, err error) error {
 
 var errHeaderTimeout = errors.New("backend: timeout awaiting response headers")
 
-func stopAfter(stop func() bool) {
-	if stop != nil {
-		stop()
-	}
+// abortReg is how the request's cancellation reaches the connection (it
+// makes blocked I/O fail): the abort slot of the lean server's request
+// context, else context.AfterFunc.
+type abortReg struct {
+	rc   *pipeline.RequestContext
+	stop func() bool
 }
+
+// cancel unregisters the abort; false means it has run (or is running).
+func (a abortReg) cancel() bool {
+	switch {
+	case a.rc != nil:
+		return a.rc.StopAbort()
+	case a.stop != nil:
+		return a.stop()
+	}
+	return true
+}
+
+func stopAfter(stop abortReg) { stop.cancel() }
 
 // release returns c to its pool when keep is set, the context's abort
 // did not fire (it would leave a past deadline behind) and an
 // asynchronous request write (wdone) has finished well; otherwise it
 // closes c (which also ends a write still under way).
-func (c *leanConn) release(keep bool, stop func() bool, wdone chan writeResult) {
-	if stop != nil && !stop() {
+func (c *leanConn) release(keep bool, stop abortReg, wdone chan writeResult) {
+	if !stop.cancel() {
 		keep = false
 	}
 	if wdone != nil {
@@ -468,7 +528,10 @@ func (c *leanConn) writeRequest(req *http.Request, stream bool) (bodyErr bool, e
 			return true, errWriteBody
 		}
 	}
-	return false, w.Flush()
+	if stream {
+		return false, w.Flush()
+	}
+	return false, c.flushAwait()
 }
 
 func writeField(w *bufio.Writer, k, v string) {
@@ -485,7 +548,7 @@ func writeField(w *bufio.Writer, k, v string) {
 type leanBody struct {
 	c     *leanConn
 	rc    io.ReadCloser // http.ReadResponse's body
-	stop  func() bool   // stops the context's abort
+	stop  abortReg      // stops the context's abort
 	wdone chan writeResult
 	ctx   context.Context
 	keep  bool

@@ -61,7 +61,9 @@ func (b *bindHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info.Start = time.Now()
 	info.Bind = b.name
 	st.sw.ResponseWriter, st.sw.info = w, info
-	r = r.WithContext(pipeline.WithInfo(r.Context(), info))
+	if !pipeline.AttachInfo(r.Context(), info) { // the lean server's context has a field for it
+		r = r.WithContext(pipeline.WithInfo(r.Context(), info))
+	}
 	defer b.finish(st, r)
 
 	l := b.pick(r.Host)

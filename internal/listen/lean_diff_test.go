@@ -29,6 +29,7 @@ var diffCases = []struct {
 	{"Content-Length and Content-Type with trailer keys", get("/clct-trailerprefix") + get("/cl")},
 	{"Content-Length and Content-Type, handler Connection: close", get("/clct-close") + get("/cl")},
 	{"Content-Length and Content-Type, body read after WriteHeader", post("/clct-readbody", "abcdef") + get("/cl")},
+	{"body read to its end, then Content-Length and Content-Type", post("/clct-readfirst", "abcdef") + post("/clct-readfirst", "") + get("/cl")},
 	{"Content-Length and Content-Type, full duplex echo", post("/clct-duplex", "duplex body") + get("/cl")},
 	{"body larger than 4 KiB", get("/big")},
 	{"many writes past the chunking buffer", get("/bigmulti")},

@@ -170,6 +170,13 @@ func diffHandler() http.Handler {
 			w.WriteHeader(200)
 			b, _ := io.ReadAll(r.Body)
 			_, _ = fmt.Fprintf(w, "%03d", len(b)%1000)
+		case "/clct-readfirst": // body read to EOF, then a known-length answer (an LLM call): early commit, nothing to drain
+			b, _ := io.ReadAll(r.Body)
+			w.Header().Set("Content-Length", "3")
+			w.Header().Set("Content-Type", "text/x-test")
+			w.WriteHeader(200)
+			more, err := r.Body.Read(make([]byte, 1)) // after the commit: EOF or read-after-close, as net/http
+			_, _ = fmt.Fprintf(w, "%d%d%d", len(b)%10, more, map[bool]int{true: 1}[err == io.EOF])
 		case "/clct-duplex":
 			_ = http.NewResponseController(w).EnableFullDuplex()
 			w.Header().Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/agentgw/agentgateway/internal/pipeline"
 )
 
 const (
@@ -58,7 +60,7 @@ type leanConn struct {
 	// Disconnect watcher state, guarded by wmu.
 	wmu        sync.Mutex
 	timer      *time.Timer
-	cancel     context.CancelFunc // current request's
+	cancel     *pipeline.RequestContext // current request's
 	inHandler  bool
 	timerFired bool
 	bodyEOF    bool
@@ -113,7 +115,7 @@ func (w connWriter) Write(p []byte) (int, error) {
 		cancel := w.c.cancel
 		w.c.wmu.Unlock()
 		if cancel != nil {
-			cancel()
+			cancel.Cancel()
 		}
 	}
 	return n, err
@@ -358,10 +360,13 @@ func leanHostOK(head []byte) bool {
 func (c *leanConn) serveRequest(req *http.Request) connEnd {
 	delete(req.Header, "Host")
 	req.RemoteAddr = c.remoteAddr
-	ctx, cancel := context.WithCancel(c.ctx)
-	req = req.WithContext(ctx)
 	wantsClose := req.Close || hasToken(headerGet(req.Header, "Connection"), "close") // net/http's wantsClose
-	w := &response{c: c, req: req, handlerHeader: make(http.Header), contentLength: -1, wantsClose: wantsClose}
+	w := &response{c: c, handlerHeader: make(http.Header), contentLength: -1, wantsClose: wantsClose}
+	// The request's context lives in w (no allocation of its own) and has
+	// room for the gateway's per-request record (pipeline.AttachInfo).
+	w.ctx.Init(c.ctx)
+	req = req.WithContext(&w.ctx)
+	w.req = req
 	w.cw.res = w
 	if req.ContentLength > 0 {
 		w.body = leanBody{c: c, remain: req.ContentLength}
@@ -372,9 +377,9 @@ func (c *leanConn) serveRequest(req *http.Request) connEnd {
 	w.reqBody = req.Body
 	w.w = getWriter(&chunkBufPool, &w.cw, bufferBeforeChunkingSize)
 
-	c.startWatch(cancel, req.ContentLength == 0)
+	c.startWatch(&w.ctx, req.ContentLength == 0)
 	p := c.callHandler(w, req)
-	cancel()
+	w.ctx.Cancel()
 	c.endHandler()
 	if c.hijacked {
 		return endHijacked
@@ -422,7 +427,7 @@ func (c *leanConn) callHandler(w *response, req *http.Request) (p any) {
 
 // startWatch arms the watcher timer for a request. noBody: the request
 // has no body left to read, so the watcher may start when the timer fires.
-func (c *leanConn) startWatch(cancel context.CancelFunc, noBody bool) {
+func (c *leanConn) startWatch(cancel *pipeline.RequestContext, noBody bool) {
 	c.wmu.Lock()
 	c.cancel = cancel
 	c.inHandler = true
@@ -482,7 +487,7 @@ func (c *leanConn) watch() {
 		c.cr.hasByte = true
 	}
 	if err != nil && !c.aborting && c.cancel != nil {
-		c.cancel()
+		c.cancel.Cancel()
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/agentgw/agentgateway/internal/pipeline"
 )
 
 // The response side of the lean path mirrors net/http's response and
@@ -54,6 +56,7 @@ type response struct {
 	cw            chunkWriter
 	handlerHeader http.Header
 	trailers      []string
+	ctx           pipeline.RequestContext // the request's context
 
 	status              int
 	contentLength       int64 // -1: unknown
@@ -67,6 +70,7 @@ type response struct {
 	handlerDone         bool
 	done                bool // finished: further use fails
 	setWriteDeadline    bool
+	earlyCommit         bool // writeHeader runs for WriteHeader's early commit
 
 	scratch [20]byte
 }
@@ -115,7 +119,9 @@ func (w *response) WriteHeader(code int) {
 				// Nothing the body could change is left in the header, so
 				// it is written now, from the handler's map: no snapshot
 				// copy (later changes cannot reach the wire either way).
+				w.earlyCommit = true
 				w.cw.writeHeader(nil)
+				w.earlyCommit = false
 				return
 			}
 		}
@@ -140,7 +146,7 @@ func (w *response) commitsEarly() bool {
 	if w.contentLength < 0 || !w.calledHeader || !bodyAllowedForStatus(w.status) || w.status == http.StatusNoContent {
 		return false
 	}
-	if w.req.ContentLength != 0 && !w.fullDuplex {
+	if w.req.ContentLength != 0 && !w.fullDuplex && !w.bodyDone() {
 		return false
 	}
 	h := w.handlerHeader
@@ -149,6 +155,18 @@ func (w *response) commitsEarly() bool {
 	}
 	_, te := h["Transfer-Encoding"]
 	return !te
+}
+
+// bodyDone reports a request body the handler has read to its end (an
+// LLM call, say): committing the header then drains nothing.
+func (w *response) bodyDone() bool {
+	b, ok := w.reqBody.(*leanBody) // the request's own, also when a handler wrapped r.Body
+	if !ok {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sawEOF && !b.closed
 }
 
 // caller names the first frame outside this package (for log lines).
@@ -503,7 +521,7 @@ func (cw *chunkWriter) writeHeader(p []byte) {
 	// Drain a small unread body before answering (clients that send the
 	// whole request before reading could deadlock otherwise).
 	if w.req.ContentLength != 0 && !w.closeAfterReply && !w.fullDuplex {
-		var discard, tooBig bool
+		var discard, tooBig, atEOF bool
 		if b, ok := w.req.Body.(*leanBody); ok {
 			b.mu.Lock()
 			switch {
@@ -511,6 +529,12 @@ func (cw *chunkWriter) writeHeader(p []byte) {
 				if !b.sawEOF {
 					w.closeAfterReply = true
 				}
+			case b.sawEOF:
+				// What the drain below would find, without its reader. At
+				// an early commit the body stays open (net/http has not
+				// committed yet: a reread still says EOF); it is closed
+				// when the request ends.
+				atEOF = !w.earlyCommit
 			case b.unread() >= maxPostHandlerReadBytes:
 				tooBig = true
 			default:
@@ -519,6 +543,9 @@ func (cw *chunkWriter) writeHeader(p []byte) {
 			b.mu.Unlock()
 		} else {
 			discard = true
+		}
+		if atEOF && w.reqBody.Close() != nil {
+			w.closeAfterReply = true
 		}
 		if discard {
 			_, err := io.CopyN(io.Discard, w.reqBody, maxPostHandlerReadBytes+1)

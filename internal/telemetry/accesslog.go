@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -91,9 +92,39 @@ func appendDuration(b []byte, d time.Duration) []byte {
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
+// timeCache is the formatted second of the latest line: every line in the
+// same second (all of them, under load) copies it and appends only the
+// milliseconds, instead of formatting the whole time.
+type timeCache struct {
+	sec  int64
+	loc  *time.Location
+	head string // "2006-01-02T15:04:05"
+	zone string // "Z" or "+01:00"
+}
+
+var lastSecond atomic.Pointer[timeCache]
+
+// appendTime appends t in timeLayout.
+func appendTime(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	c := lastSecond.Load()
+	if c == nil || c.sec != sec || c.loc != t.Location() {
+		f := t.Format("2006-01-02T15:04:05Z07:00")
+		if len(f) < 20 || f[19] != 'Z' && f[19] != '+' && f[19] != '-' {
+			return t.AppendFormat(b, timeLayout) // a year outside 0–9999
+		}
+		c = &timeCache{sec: sec, loc: t.Location(), head: f[:19], zone: f[19:]}
+		lastSecond.Store(c)
+	}
+	ms := uint(t.Nanosecond()) / 1e6 // 0–999
+	b = append(b, c.head...)
+	b = append(b, '.', "0123456789"[ms/100], "0123456789"[ms/10%10], "0123456789"[ms%10])
+	return append(b, c.zone...)
+}
+
 func (a *AccessLog) appendText(b []byte, info *pipeline.Info, method, path string, d time.Duration) []byte {
 	b = append(b, "time="...)
-	b = a.now().AppendFormat(b, timeLayout)
+	b = appendTime(b, a.now())
 	b = append(b, " level=INFO msg=request"...)
 	b = appendTextKV(b, "gateway", info.Bind)
 	b = appendTextKV(b, "listener", info.Listener)
@@ -155,7 +186,7 @@ func needsQuoting(s string) bool {
 
 func (a *AccessLog) appendJSON(b []byte, info *pipeline.Info, method, path string, d time.Duration) []byte {
 	b = append(b, `{"time":"`...)
-	b = a.now().AppendFormat(b, timeLayout)
+	b = appendTime(b, a.now())
 	b = append(b, `","level":"INFO","msg":"request"`...)
 	b = appendJSONKV(b, "gateway", info.Bind)
 	b = appendJSONKV(b, "listener", info.Listener)

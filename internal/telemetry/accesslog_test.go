@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -219,5 +220,41 @@ func BenchmarkSlogAccessLine(b *testing.B) {
 					slog.String(info.Fields[0].Key, info.Fields[0].Value))
 			}
 		})
+	}
+}
+
+// TestAppendTime: the cached-second formatting writes exactly what
+// time.AppendFormat(timeLayout) writes, across zones, second boundaries,
+// zone changes between lines and years the cache cannot hold.
+func TestAppendTime(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+30*60)
+	west := time.FixedZone("west", -7*3600)
+	base := time.Date(2026, 11, 21, 13, 59, 59, 999_999_999, time.UTC)
+	times := []time.Time{
+		base,
+		base.Add(time.Nanosecond), // the next second
+		base.Add(1500 * time.Microsecond),
+		base.In(east),
+		base.In(west),
+		base, // back to UTC within the same second
+		base.Add(-999 * time.Millisecond),
+		time.Date(2026, 1, 1, 0, 0, 0, 7_000_000, time.UTC),
+		time.Date(2026, 1, 1, 0, 0, 0, 70_000_000, time.UTC),
+		time.Date(12026, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Now(),
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		times = append(times, time.Unix(r.Int64N(4e9), r.Int64N(1e9)).In([]*time.Location{time.UTC, east, west, time.Local}[r.IntN(4)]))
+	}
+	for _, tm := range times {
+		want := string(tm.AppendFormat(nil, timeLayout))
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Errorf("appendTime(%v) = %q, want %q", tm, got, want)
+		}
+		if got := string(appendTime([]byte("x="), tm)); got != "x="+want {
+			t.Errorf("appendTime after a prefix = %q", got)
+		}
 	}
 }

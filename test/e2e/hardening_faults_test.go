@@ -194,6 +194,60 @@ binds:
 	g.WaitLog("upstream response truncated")
 }
 
+// TestHardeningClientGoneAbortsUpstream: a client that goes away while
+// the gateway waits for the upstream's answer (header not yet there, or
+// in the middle of the body) ends the upstream exchange: the upstream
+// sees its connection closed, long before its own 10 s deadline, and the
+// access log records the disconnect. This is the lean HTTP/1.1 server's
+// disconnect watcher reaching the lean upstream client through the
+// request context's abort slot (pipeline.RequestContext).
+func TestHardeningClientGoneAbortsUpstream(t *testing.T) {
+	t.Parallel()
+	for _, midBody := range []bool{false, true} {
+		t.Run(fmt.Sprintf("midBody=%t", midBody), func(t *testing.T) {
+			t.Parallel()
+			got := make(chan struct{}, 1)
+			closed := make(chan error, 1)
+			up := rawUpstream(t, func(c net.Conn) {
+				readHead(c)
+				if midBody {
+					// Chunked: the gateway passes each piece on as it comes.
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+				}
+				got <- struct{}{}
+				_, err := c.Read(make([]byte, 1)) // EOF when the gateway closes; a timeout if it never does
+				closed <- err
+			})
+			port := freePort(t)
+			g := StartGateway(t, oneRoute(port, up))
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.WriteString(c, "GET /wait HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			<-got
+			if midBody { // the header and the first bytes are through
+				buf := make([]byte, 0, 512)
+				tmp := make([]byte, 512)
+				for !strings.Contains(string(buf), "first") {
+					n, err := c.Read(tmp)
+					if err != nil {
+						t.Fatalf("reading the first bytes: %v (%q)", err, buf)
+					}
+					buf = append(buf, tmp[:n]...)
+				}
+			}
+			c.Close()
+			if err := <-closed; !errors.Is(err, io.EOF) {
+				t.Fatalf("upstream read ended with %v, want EOF (the gateway closing the exchange)", err)
+			}
+			g.WaitLog("client disconnected")
+		})
+	}
+}
+
 // reloadCfg is a valid config sending everything on port to host.
 func reloadCfg(port int, host, comment string) string {
 	return fmt.Sprintf("# %s\n%s", comment, oneRoute(port, host))

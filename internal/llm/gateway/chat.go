@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -320,7 +321,11 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 			out.Model = cr.Model
 		}
 		body := f.WriteResponse(out)
-		w.Header()["Content-Type"] = hdrJSON
+		h := w.Header()
+		h["Content-Type"] = hdrJSON
+		// A known length: identity framing, and the lean server writes the
+		// header at once instead of snapshotting it.
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 		acct.respModel = out.Model

@@ -39,6 +39,7 @@ var (
 	errClosedBody     = errors.New("http: read on closed response body")
 	errServerClosed   = errors.New("backend: upstream closed the connection before answering")
 	errWriteBody      = errors.New("backend: request body shorter than its Content-Length")
+	errBodyTooLong    = errors.New("backend: request body longer than its Content-Length")
 )
 
 // aLongTimeAgo is a deadline in the past: it makes blocked I/O return.

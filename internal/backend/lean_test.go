@@ -369,6 +369,14 @@ func TestLeanBrokenUpstreams(t *testing.T) {
 				r.ContentLength = 10
 				return r
 			}},
+		// As http.Transport: a body longer than its Content-Length is an
+		// error, not silently cut to the declared length.
+		{name: "long request body", wantErr: errBodyTooLong, answer: func(c net.Conn) { io.Copy(io.Discard, c) },
+			req: func(u string) *http.Request {
+				r, _ := http.NewRequest("POST", u, io.NopCloser(strings.NewReader("abcdef")))
+				r.ContentLength = 3
+				return r
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -165,6 +165,7 @@ type leanConn struct {
 	// goroutine and waits for the answer in the same poll (flushAwait).
 	await   sockio.AwaitWriter
 	awaitOn bool
+	one     [1]byte // writeRequest's read past the declared body length
 }
 
 func newLeanConn(p *leanPool, nc net.Conn) *leanConn {
@@ -526,6 +527,12 @@ func (c *leanConn) writeRequest(req *http.Request, stream bool) (bodyErr bool, e
 			return false, err
 		case written != req.ContentLength:
 			return true, errWriteBody
+		}
+		// The Transport's check too: more bytes than declared is an error
+		// (the upstream got exactly Content-Length; the connection is
+		// closed). One read of a body at its end: no data, no cost.
+		if n, _ := req.Body.Read(c.one[:]); n > 0 {
+			return true, errBodyTooLong
 		}
 	}
 	if stream {

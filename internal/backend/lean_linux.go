@@ -2,6 +2,9 @@ package backend
 
 import "syscall"
 
+// peekProbes: peek sees unasked bytes and a closed connection.
+const peekProbes = true
+
 // peek is the liveness probe of an idle connection: a non-blocking
 // MSG_PEEK read. Nothing to read (EAGAIN) means alive; EOF, an error or
 // unasked bytes mean the connection cannot carry a request.

@@ -165,7 +165,16 @@ type leanConn struct {
 	// goroutine and waits for the answer in the same poll (flushAwait).
 	await   sockio.AwaitWriter
 	awaitOn bool
-	one     [1]byte // writeRequest's read past the declared body length
+	// The await's poll forgets a readiness from before it, so flushAwait
+	// waits only when nothing can have arrived before the final flush:
+	// the connection was probed idle just now (probed: not a new one,
+	// whose upstream may speak first) and no byte of the request went out
+	// before it (wrote: a body longer than the buffer, which an upstream
+	// may answer early).
+	probed  bool
+	wrote   bool
+	aborted atomic.Bool // abort has run: no later deadline may undo it
+	one     [1]byte     // writeRequest's read past the declared body length
 }
 
 func newLeanConn(p *leanPool, nc net.Conn) *leanConn {
@@ -200,6 +209,7 @@ func (c *leanConn) Read(p []byte) (int, error) {
 
 func (c *leanConn) Write(p []byte) (int, error) {
 	if !c.awaitOn {
+		c.wrote = true
 		return c.nc.Write(p)
 	}
 	c.awaitOn = false
@@ -216,16 +226,30 @@ func (c *leanConn) Write(p []byte) (int, error) {
 // error) are there to read. The response header timeout starts here.
 func (c *leanConn) flushAwait() error {
 	if c.pool != nil && c.pool.t.headerTimeout > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.pool.t.headerTimeout))
+		c.setReadDeadline(time.Now().Add(c.pool.t.headerTimeout))
 	}
-	c.awaitOn = c.await.Enabled() && c.bw.Buffered() > 0
+	c.awaitOn = c.await.Enabled() && c.bw.Buffered() > 0 && c.probed && !c.wrote
 	err := c.bw.Flush()
 	c.awaitOn = false
 	return err
 }
 
 // abort makes blocked and future I/O on c fail (context canceled).
-func (c *leanConn) abort() { _ = c.nc.SetDeadline(aLongTimeAgo) }
+func (c *leanConn) abort() {
+	c.aborted.Store(true)
+	_ = c.nc.SetDeadline(aLongTimeAgo)
+}
+
+// setReadDeadline sets a read deadline that an abort which has run (and
+// set its past one) keeps from taking effect: an abort racing the
+// exchange's own deadlines is never lost. An aborted connection is not
+// reused, so the flag is never reset.
+func (c *leanConn) setReadDeadline(d time.Time) {
+	_ = c.nc.SetReadDeadline(d)
+	if c.aborted.Load() {
+		_ = c.nc.SetReadDeadline(aLongTimeAgo)
+	}
+}
 
 func (c *leanConn) close() { _ = c.nc.Close() }
 
@@ -239,6 +263,7 @@ func (c *leanConn) alive() bool {
 	if err := c.raw.Read(c.peekFn); err != nil {
 		return false
 	}
+	c.probed = c.peekOK && peekProbes
 	return c.peekOK
 }
 
@@ -282,10 +307,10 @@ func (c *leanConn) roundTrip(req *http.Request, ctx context.Context, got1xx info
 		}
 		// The upstream may have answered (413, 401) and closed before
 		// reading the whole body: prefer its answer if it is there.
-		_ = c.nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		c.setReadDeadline(time.Now().Add(50 * time.Millisecond))
 	} else if t.headerTimeout > 0 && wdone != nil {
 		// (A request written here has its deadline from flushAwait.)
-		_ = c.nc.SetReadDeadline(time.Now().Add(t.headerTimeout))
+		c.setReadDeadline(time.Now().Add(t.headerTimeout))
 	}
 	res, err := c.readResponse(req, ctx, got1xx)
 	if err == nil && (werr != nil || t.headerTimeout > 0) {
@@ -457,6 +482,7 @@ func wantsClose(r *http.Request) bool {
 // connection.
 func (c *leanConn) writeRequest(req *http.Request, stream bool) (bodyErr bool, err error) {
 	w := c.bw
+	c.wrote = false
 	u := req.URL
 	_, _ = w.WriteString(methodOf(req))
 	_ = w.WriteByte(' ')

@@ -70,6 +70,10 @@ func (h *Handler) middleware(bind binder) mcp.Middleware {
 			}
 			if ephemeral {
 				defer s.close(false)
+			} else if s.hold() {
+				defer s.release()
+			} else {
+				return nil, &jsonrpc.Error{Code: codeSessionNotFound, Message: "Session not found"}
 			}
 			return h.dispatch(ctx, s, ss, next, method, req)
 		}

@@ -164,26 +164,33 @@ func (h *Handler) janitor() {
 		case <-h.stop:
 			return
 		case now := <-tick.C:
-			h.mu.Lock()
-			var idle []*session
-			for _, s := range h.sessions {
-				if s.active.Load() == 0 && now.Sub(time.Unix(0, s.lastUse.Load())) > h.spec.SessionIdle {
-					idle = append(idle, s)
-				}
-			}
-			for id, at := range h.deleted {
-				if now.Sub(at) > h.spec.SessionIdle {
-					delete(h.deleted, id)
-				}
-			}
-			h.mu.Unlock()
-			if h.raw != nil {
-				h.raw.sweep(h.spec.SessionIdle)
-			}
-			for _, s := range idle {
-				h.spec.Log.Info("mcp session idle; closing", "session", fingerprint(s.id))
-				s.close(false)
-			}
+			h.sweepIdle(now)
+		}
+	}
+}
+
+// sweepIdle ends the sessions idle at now, those no request holds
+// (lifecycle.go), and forgets old DELETEd ids.
+func (h *Handler) sweepIdle(now time.Time) {
+	h.mu.Lock()
+	var idle []*session
+	for _, s := range h.sessions {
+		if now.Sub(time.Unix(0, s.lastUse.Load())) > h.spec.SessionIdle {
+			idle = append(idle, s)
+		}
+	}
+	for id, at := range h.deleted {
+		if now.Sub(at) > h.spec.SessionIdle {
+			delete(h.deleted, id)
+		}
+	}
+	h.mu.Unlock()
+	if h.raw != nil {
+		h.raw.sweep(h.spec.SessionIdle)
+	}
+	for _, s := range idle {
+		if s.closeIfIdle() {
+			h.spec.Log.Info("mcp session idle; closed", "session", fingerprint(s.id))
 		}
 	}
 }
@@ -246,14 +253,13 @@ func (h *Handler) servePOST(w http.ResponseWriter, r *http.Request) {
 		writeRPCError(w, r, http.StatusBadRequest, firstID(msgs), jsonrpc.CodeInvalidRequest, "Bad Request: Mcp-Session-Id header is required (initialize first)")
 		return
 	}
-	s, herr := h.lookup(r.Context(), sid)
+	s, herr := h.lookup(r.Context(), sid, false)
 	if herr != nil {
 		writeRPCError(w, r, herr.status, firstID(msgs), herr.code, herr.msg)
 		return
 	}
+	defer s.release()
 	pipeline.InfoFrom(r.Context()).AddField("mcp.session.id", fingerprint(sid))
-	s.active.Add(1)
-	defer s.active.Add(-1)
 	s.touch()
 	defer h.keep(r)()
 	s.sh.ServeHTTP(w, r)
@@ -269,11 +275,12 @@ func (h *Handler) serveGET(w http.ResponseWriter, r *http.Request) {
 		pipeline.Error(w, r, http.StatusBadRequest, "Mcp-Session-Id header is required")
 		return
 	}
-	s, herr := h.lookup(r.Context(), sid)
+	s, herr := h.lookup(r.Context(), sid, true)
 	if herr != nil {
 		writeRPCError(w, r, herr.status, jsonrpc.ID{}, herr.code, herr.msg)
 		return
 	}
+	s.release() // a stream does not keep the session from idling out
 	pipeline.InfoFrom(r.Context()).AddField("mcp.session.id", fingerprint(sid))
 	s.sh.ServeHTTP(w, r)
 }
@@ -323,6 +330,8 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, req *json
 		return
 	}
 	s := h.newSession("")
+	s.acquire()
+	defer s.release()
 	s.setInit(&ip)
 	if err := s.connectAll(r.Context(), nil); err != nil {
 		s.close(false)
@@ -341,8 +350,6 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, req *json
 	s.id = id
 	h.attach(s)
 	pipeline.InfoFrom(r.Context()).AddField("mcp.session.id", fingerprint(id))
-	s.active.Add(1)
-	defer s.active.Add(-1)
 	s.sh.ServeHTTP(w, r)
 	if ss := s.server(); ss == nil || ss.InitializeParams() == nil {
 		s.close(false)
@@ -373,15 +380,17 @@ type httpErr struct {
 const codeSessionNotFound = -32001
 
 // lookup finds a live session, or resumes one sealed by a gateway with the
-// same key. Anything else is 404.
-func (h *Handler) lookup(ctx context.Context, sid string) (*session, *httpErr) {
+// same key, and holds it: the caller releases it. Anything else is 404.
+// A closing session, whose calls in flight are still being answered,
+// takes a stream (the client's GET) but no new request.
+func (h *Handler) lookup(ctx context.Context, sid string, stream bool) (*session, *httpErr) {
 	if !validSessionID(sid) {
 		return nil, &httpErr{http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "invalid Mcp-Session-Id"}
 	}
 	notFound := &httpErr{http.StatusNotFound, codeSessionNotFound, "Session not found"}
 	for range 2 {
 		h.mu.Lock()
-		if s := h.sessions[sid]; s != nil && !s.closed.Load() {
+		if s := h.sessions[sid]; s != nil && ((!stream && s.acquire()) || (stream && s.hold())) {
 			h.mu.Unlock()
 			return s, nil
 		}
@@ -422,6 +431,7 @@ func (h *Handler) lookup(ctx context.Context, sid string) (*session, *httpErr) {
 
 func (h *Handler) resume(ctx context.Context, sid string, st *sealedState) (*session, error) {
 	s := h.newSession(sid)
+	s.acquire() // for lookup's caller
 	var ip mcp.InitializeParams
 	if len(st.Init) > 0 {
 		_ = json.Unmarshal(st.Init, &ip)
@@ -436,11 +446,13 @@ func (h *Handler) resume(ctx context.Context, sid string, st *sealedState) (*ses
 		prev[st.Up[i].Target] = &st.Up[i]
 	}
 	if err := s.connectAll(ctx, prev); err != nil {
+		s.release()
 		s.close(false)
 		return nil, err
 	}
 	h.attach(s)
 	if err := replayInit(s, st); err != nil {
+		s.release()
 		s.close(false)
 		return nil, err
 	}

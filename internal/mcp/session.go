@@ -38,8 +38,10 @@ type session struct {
 	borrowed bool
 
 	lastUse atomic.Int64
-	active  atomic.Int32
-	closed  atomic.Bool
+	// state counts the requests holding the session and records a close
+	// waiting for them (lifecycle.go).
+	state  atomic.Int64
+	closed atomic.Bool // teardown has begun
 }
 
 func (h *Handler) newSession(id string) *session {
@@ -154,9 +156,10 @@ func (s *session) seal() (string, error) {
 	return s.h.sealer.seal(st)
 }
 
-// close ends the session; detach leaves HTTP upstream sessions open so a
-// replica (or this process after a reload) can resume them.
-func (s *session) close(detach bool) {
+// teardown ends the session now; detach leaves HTTP upstream sessions
+// open so a replica (or this process after a reload) can resume them.
+// close (lifecycle.go) calls it once no request holds the session.
+func (s *session) teardown(detach bool) {
 	if !s.closed.CompareAndSwap(false, true) {
 		return
 	}
@@ -198,7 +201,7 @@ func (s *session) bind() binder {
 // resource URI it may carry. ctx routes it to the related request's stream.
 func (s *session) forward(ctx context.Context, u *upstream, method string, params mcp.Params) {
 	ss := s.server()
-	if ss == nil || s.closed.Load() {
+	if ss == nil || s.ended() {
 		return
 	}
 	if params == nil || reflect.ValueOf(params).IsNil() {

@@ -55,6 +55,10 @@ func (u *upstream) get(ctx context.Context) (*mcp.ClientSession, error) {
 	if cs != nil {
 		return cs, nil
 	}
+	if u.s.ended() {
+		// Nothing would end a session opened now.
+		return nil, fmt.Errorf("%w: %s: the session is closed", errUnavailable, u.t.Name)
+	}
 	select {
 	case u.connecting <- struct{}{}:
 	case <-ctx.Done():
@@ -149,6 +153,19 @@ func (u *upstream) connect(ctx context.Context) error {
 		return fmt.Errorf("%w: %s: %v", errUnavailable, u.t.Name, err)
 	}
 	u.mu.Lock()
+	if u.s.ended() {
+		// The session was torn down while connecting: close saw no
+		// session to end, so this one is ended here.
+		u.mu.Unlock()
+		if rt != nil {
+			rt.detach.Store(u.s.state.Load()&stateDetach != 0)
+		}
+		_ = cs.Close()
+		if proc != nil {
+			proc.stop()
+		}
+		return fmt.Errorf("%w: %s: the session is closed", errUnavailable, u.t.Name)
+	}
 	u.cs, u.conn, u.rt, u.proc = cs, capt.conn, rt, proc
 	u.id = cs.ID()
 	if ir := cs.InitializeResult(); ir != nil {
@@ -190,7 +207,9 @@ func (u *upstream) reset(cs *mcp.ClientSession) {
 	if rt != nil {
 		rt.detach.Store(true) // the upstream already forgot it; no DELETE
 	}
-	_ = cs.Close()
+	// Close waits for the session's other calls in flight: the caller
+	// (retrying on a new session) does not.
+	go func() { _ = cs.Close() }()
 }
 
 // close ends the upstream session. With detach, HTTP targets are not told
@@ -259,7 +278,13 @@ func (u *upstream) do(ctx context.Context, timeout time.Duration, idempotent boo
 	}
 }
 
+// isClosedErr reports whether err is a lost connection. An error the
+// target answered with is not, whatever its message says.
 func isClosedErr(err error) bool {
+	var we *jsonrpc.Error
+	if errors.As(err, &we) {
+		return false
+	}
 	s := err.Error()
 	return strings.Contains(s, "connection closed") || strings.Contains(s, "EOF")
 }

@@ -48,6 +48,8 @@ test-deps: llmsim a2acli $(NODE_DEPS) $(NODE_A2A_DEPS) ## install/build the e2e 
 test: test-deps ## every test: vet, unit tests with -race, e2e tests against the real binary (built with -race)
 	$(GO) vet $(PKGS)
 	AGW_E2E_RACE=1 $(GO) test -race -count=1 $(PKGS)
+	@# race builds do socket I/O through the syscall package (internal/sockio); the direct calls once more
+	$(GO) test -count=1 ./internal/sockio/ ./internal/listen/ ./internal/backend/
 
 unit: ## unit tests only (no e2e)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)

@@ -1,6 +1,10 @@
 package backend
 
-import "syscall"
+import (
+	"syscall"
+
+	"github.com/agentgw/agentgateway/internal/sockio"
+)
 
 // peekProbes: peek sees unasked bytes and a closed connection.
 const peekProbes = true
@@ -9,8 +13,7 @@ const peekProbes = true
 // MSG_PEEK read. Nothing to read (EAGAIN) means alive; EOF, an error or
 // unasked bytes mean the connection cannot carry a request.
 func (c *leanConn) peek(fd uintptr) bool {
-	var b [1]byte
-	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	c.peekOK = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	_, errno := sockio.PeekByte(fd)
+	c.peekOK = errno == syscall.EAGAIN
 	return true
 }

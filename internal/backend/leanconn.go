@@ -151,6 +151,7 @@ func (p *leanPool) len() int {
 type leanConn struct {
 	pool    *leanPool
 	nc      net.Conn
+	io      sockio.Conn // nc's Read and Write, with less scheduler work
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	raw     syscall.RawConn // for the liveness peek; nil when unavailable
@@ -191,6 +192,7 @@ func newLeanConn(p *leanPool, nc net.Conn) *leanConn {
 		}
 	}
 	c.await.Init(nc)
+	c.io.Init(nc)
 	return c
 }
 
@@ -201,7 +203,7 @@ func (c *leanConn) Read(p []byte) (int, error) {
 	if int64(len(p)) > c.limit {
 		p = p[:c.limit]
 	}
-	n, err := c.nc.Read(p)
+	n, err := c.io.Read(p)
 	c.limit -= int64(n)
 	c.nread += int64(n)
 	return n, err
@@ -210,14 +212,14 @@ func (c *leanConn) Read(p []byte) (int, error) {
 func (c *leanConn) Write(p []byte) (int, error) {
 	if !c.awaitOn {
 		c.wrote = true
-		return c.nc.Write(p)
+		return c.io.Write(p)
 	}
 	c.awaitOn = false
 	n, err := c.await.Write(p)
 	if err != nil || n == len(p) {
 		return n, err
 	}
-	m, err := c.nc.Write(p[n:]) // the socket buffer filled up: the rest the usual way
+	m, err := c.io.Write(p[n:]) // the socket buffer filled up: the rest the usual way
 	return n + m, err
 }
 

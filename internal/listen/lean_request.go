@@ -16,15 +16,13 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/agentgw/agentgateway/internal/pipeline"
+	"github.com/agentgw/agentgateway/internal/sockio"
 )
 
 const (
 	// maxPostHandlerReadBytes is how much of an unread request body is
 	// drained to keep the connection (net/http's value).
 	maxPostHandlerReadBytes = 256 << 10
-	// watchDelay: requests still running after this get a disconnect
-	// watcher (a one-byte background read).
-	watchDelay = 10 * time.Millisecond
 	// rstAvoidanceDelay is net/http's pause between CloseWrite and Close
 	// when unread request bytes are left on the socket.
 	rstAvoidanceDelay = 500 * time.Millisecond
@@ -46,6 +44,7 @@ const (
 type leanConn struct {
 	ls         *leanServer
 	rwc        net.Conn
+	io         sockio.Conn // rwc's Read and Write, with less scheduler work
 	cr         connReader
 	br         *bufio.Reader
 	bw         *bufio.Writer
@@ -59,7 +58,6 @@ type leanConn struct {
 
 	// Disconnect watcher state, guarded by wmu.
 	wmu        sync.Mutex
-	timer      *time.Timer
 	cancel     *pipeline.RequestContext // current request's
 	inHandler  bool
 	timerFired bool
@@ -67,10 +65,16 @@ type leanConn struct {
 	watching   bool
 	aborting   bool
 	wwg        sync.WaitGroup
+
+	// The server's watch queue (lean_watch.go), guarded by ls.wq.mu.
+	wqNext, wqPrev *leanConn
+	wqStart        time.Time
+	wqIn           bool
 }
 
 func newLeanConn(ls *leanServer, rwc net.Conn) *leanConn {
 	c := &leanConn{ls: ls, rwc: rwc}
+	c.io.Init(rwc)
 	c.cr.c = c
 	if ra := rwc.RemoteAddr(); ra != nil {
 		c.remoteAddr = ra.String()
@@ -101,14 +105,14 @@ func (cr *connReader) Read(p []byte) (int, error) {
 		return 1, nil
 	}
 	cr.c.wmu.Unlock()
-	return cr.c.rwc.Read(p)
+	return cr.c.io.Read(p)
 }
 
 // connWriter notes the first write error and cancels the request.
 type connWriter struct{ c *leanConn }
 
 func (w connWriter) Write(p []byte) (int, error) {
-	n, err := w.c.rwc.Write(p)
+	n, err := w.c.io.Write(p)
 	if err != nil && w.c.werr == nil {
 		w.c.werr = err
 		w.c.wmu.Lock()
@@ -128,9 +132,6 @@ func (c *leanConn) serve() {
 	c.bw = getWriter(&bufWriterPool, connWriter{c}, 4<<10)
 	end, replay := c.loop()
 	ls.untrack(c)
-	if c.timer != nil {
-		c.timer.Stop()
-	}
 	switch end {
 	case endHijacked:
 		putWriter(&bufWriterPool, c.bw) // flushed by Hijack; c.br belongs to the hijacker
@@ -423,98 +424,6 @@ func (c *leanConn) callHandler(w *response, req *http.Request) (p any) {
 	}()
 	c.ls.srv.Handler.ServeHTTP(w, req)
 	return nil
-}
-
-// startWatch arms the watcher timer for a request. noBody: the request
-// has no body left to read, so the watcher may start when the timer fires.
-func (c *leanConn) startWatch(cancel *pipeline.RequestContext, noBody bool) {
-	c.wmu.Lock()
-	c.cancel = cancel
-	c.inHandler = true
-	c.timerFired = false
-	c.bodyEOF = noBody
-	c.wmu.Unlock()
-	d := time.Duration(c.ls.watchDelay.Load())
-	if c.timer == nil {
-		c.timer = time.AfterFunc(d, c.onTimer)
-	} else {
-		c.timer.Reset(d)
-	}
-}
-
-func (c *leanConn) onTimer() {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if !c.inHandler {
-		return
-	}
-	c.timerFired = true
-	if c.bodyEOF {
-		c.startWatcherLocked()
-	}
-}
-
-// bodyHitEOF is called by the body reader at EOF.
-func (c *leanConn) bodyHitEOF() {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.bodyEOF = true
-	if c.inHandler && c.timerFired {
-		c.startWatcherLocked()
-	}
-}
-
-func (c *leanConn) startWatcherLocked() {
-	if c.watching || c.cr.hasByte {
-		return
-	}
-	c.watching = true
-	c.ls.watchers.Add(1)
-	c.wwg.Add(1)
-	go c.watch()
-}
-
-// watch reads one byte: data is kept for the next request; EOF or an
-// error means the client went away and the request is canceled.
-func (c *leanConn) watch() {
-	defer c.wwg.Done()
-	var b [1]byte
-	n, err := c.rwc.Read(b[:])
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if n == 1 {
-		c.cr.b[0] = b[0]
-		c.cr.hasByte = true
-	}
-	if err != nil && !c.aborting && c.cancel != nil {
-		c.cancel.Cancel()
-	}
-}
-
-func (c *leanConn) endHandler() {
-	c.wmu.Lock()
-	c.inHandler = false
-	c.wmu.Unlock()
-	c.timer.Stop()
-}
-
-// abortWatcher stops a running watcher (a read deadline in the past) and
-// waits for it.
-func (c *leanConn) abortWatcher() {
-	c.wmu.Lock()
-	running := c.watching
-	c.aborting = running
-	c.wmu.Unlock()
-	if !running {
-		return
-	}
-	_ = c.rwc.SetReadDeadline(aLongTimeAgo)
-	c.wwg.Wait()
-	_ = c.rwc.SetReadDeadline(time.Time{})
-	c.wmu.Lock()
-	c.watching = false
-	c.aborting = false
-	c.wmu.Unlock()
 }
 
 // leanBody is a request body of known length read from the connection.

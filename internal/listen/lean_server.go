@@ -36,6 +36,7 @@ type leanServer struct {
 	conns   map[*leanConn]struct{}
 	ln      net.Listener
 
+	wq         watchQueue
 	watchDelay atomic.Int64 // time.Duration; tests change it
 	watchers   atomic.Int64 // disconnect watchers started (tests)
 	handoffs   atomic.Int64 // connections handed to the http.Server (tests)
@@ -48,6 +49,7 @@ func newLeanServer(srv *http.Server, addr net.Addr, hook func(http.ConnState)) *
 		handoff: newHandoffListener(addr),
 		conns:   map[*leanConn]struct{}{},
 	}
+	ls.wq.ls = ls
 	ls.watchDelay.Store(int64(watchDelay))
 	return ls
 }

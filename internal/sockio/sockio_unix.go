@@ -10,16 +10,16 @@ const supported = true
 // of it went out (false with a nil error: the socket buffer is full).
 func writeAll(fd uintptr, p []byte) (n int, done bool, err error) {
 	for n < len(p) {
-		m, err := syscall.Write(int(fd), p[n:])
+		m, errno := sysWrite(fd, p[n:])
 		if m > 0 {
 			n += m
 		}
 		switch {
-		case err == syscall.EINTR:
-		case err == syscall.EAGAIN:
+		case errno == syscall.EINTR:
+		case errno == syscall.EAGAIN:
 			return n, false, nil
-		case err != nil:
-			return n, false, err
+		case errno != 0:
+			return n, false, errno
 		case m <= 0:
 			return n, false, nil
 		}

@@ -118,6 +118,16 @@ func (t *Transports) CloseIdleConnections() {
 	}
 }
 
+// Plain returns the shared transport of plain-TCP upstreams (HTTP/1.1,
+// with the lean client for the common requests) and its key, for callers
+// outside this package that make their own requests (MCP targets): they
+// share the upstream pools of host backends. Pass the key to Retain with
+// the others after a reload.
+func (t *Transports) Plain() (http.RoundTripper, TransportKey) {
+	tr, key, _ := t.get(nil, protoAuto) // no files to read: no error
+	return tr, key
+}
+
 // get returns the shared transport for (spec, proto), building it on first
 // use. spec == nil means plain TCP. Files are read here, at build time.
 // Plain-TCP HTTP/1.1 transports serve their common requests with the lean

@@ -82,9 +82,13 @@ func (rc *routeCtx) mcpService(p *config.Policies, b *config.Backend) http.Handl
 	if h := p.RequestHeaderModifier; h != nil {
 		routeHeaders = headerOps(h)
 	}
+	// Plain-HTTP targets share the host backends' upstream pools (and their
+	// lean HTTP/1.1 client); TLS targets get a transport of their own.
+	plain, plainKey := c.deps.Transports.Plain()
+	c.snap.keys = append(c.snap.keys, plainKey)
 	for i := range m.Targets {
 		tp := fmt.Sprintf("%s.targets[%d]", path, i)
-		t, err := mcpTarget(&m.Targets[i], p, routeHeaders)
+		t, err := mcpTarget(&m.Targets[i], p, routeHeaders, plain)
 		if err != nil {
 			c.errs.add(tp, "%v", err)
 			continue
@@ -196,7 +200,7 @@ func sessionKey(cfg *config.Config) ([]byte, string, error) {
 	return mcp.ProcessKey(), "no MCP session key (config.session.key or $SESSION_KEY): generated one for this process; MCP sessions cannot move to another replica or survive a restart", nil
 }
 
-func mcpTarget(t *config.MCPTarget, rp *config.Policies, routeHeaders []mcp.Header) (*mcp.TargetSpec, error) {
+func mcpTarget(t *config.MCPTarget, rp *config.Policies, routeHeaders []mcp.Header, plain http.RoundTripper) (*mcp.TargetSpec, error) {
 	out := &mcp.TargetSpec{Name: t.Name}
 	pol := t.Policies
 	switch {
@@ -279,6 +283,10 @@ func mcpTarget(t *config.MCPTarget, rp *config.Policies, routeHeaders []mcp.Head
 			}
 			out.Headers = append(out.Headers, mcp.Header{Name: "Authorization", Value: "Bearer " + k, Op: mcp.HeaderSet})
 		}
+	}
+	if tlsCfg == nil && strings.HasPrefix(out.URL, "http://") {
+		out.HTTP = &http.Client{Transport: plain}
+		return out, nil
 	}
 	tr := &http.Transport{
 		Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentgw/agentgateway/internal/backend"
 	"github.com/agentgw/agentgateway/internal/config"
 	"github.com/agentgw/agentgateway/internal/policy/jwtauth/jwttest"
 )
@@ -114,6 +115,42 @@ mcp:
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// TestMCPTargetTransport: plain-HTTP targets share the host backends'
+// upstream transport (lean HTTP/1.1 client, pools kept across reloads);
+// https targets, with or without backendTLS, keep a TLS transport of their
+// own (h2 by ALPN, the target's TLS settings).
+func TestMCPTargetTransport(t *testing.T) {
+	plain, _ := backend.NewTransports().Plain()
+	for _, tc := range []struct {
+		name   string
+		target config.MCPTarget
+		shared bool
+	}{
+		{"http", config.MCPTarget{Name: "a", MCP: &config.MCPHost{Host: "http://127.0.0.1:9/mcp"}}, true},
+		{"host:port", config.MCPTarget{Name: "a", MCP: &config.MCPHost{Host: "127.0.0.1:9"}}, true},
+		{"sse", config.MCPTarget{Name: "a", SSE: &config.MCPHost{Host: "http://127.0.0.1:9/sse"}}, true},
+		{"https", config.MCPTarget{Name: "a", MCP: &config.MCPHost{Host: "https://mcp.example/mcp"}}, false},
+		{"backendTLS", config.MCPTarget{Name: "a", MCP: &config.MCPHost{Host: "http://mcp.example/mcp"},
+			Policies: &config.SimpleBackendPolicies{BackendTLS: &config.BackendTLS{}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec, err := mcpTarget(&tc.target, nil, nil, plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.HTTP == nil {
+				t.Fatal("no HTTP client")
+			}
+			if got := spec.HTTP.Transport == plain; got != tc.shared {
+				t.Fatalf("shared transport: %v, want %v (URL %s)", got, tc.shared, spec.URL)
+			}
+			if !tc.shared && !strings.HasPrefix(spec.URL, "https://") {
+				t.Fatalf("URL %s: a TLS target must be https", spec.URL)
 			}
 		})
 	}

@@ -1,287 +1,55 @@
 package llm
 
-import (
-	"bytes"
-	"encoding/json"
-)
+import "github.com/agentgw/agentgateway/internal/jsonscan"
 
-// Byte-level edits of a JSON object for the same-dialect fast path: the
-// client's body is forwarded as it came with only the top-level members
-// the gateway owns (model, stream_options) replaced or added, instead of
-// a decode into a map and a re-encode. The input must be valid JSON (the
-// caller has decoded it already).
+// The JSON scanners live in internal/jsonscan (the MCP gateway uses them
+// too); these names keep the LLM code reading as before.
 
-// skipWS returns the index of the first non-space byte at or after i.
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
+// Valid: jsonscan.Valid.
+func Valid(b []byte) bool { return jsonscan.Valid(b) }
 
-// skipString returns the index just after the string starting at b[i] ('"').
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
+// PeekString: jsonscan.PeekString.
+func PeekString(v []byte) (string, bool) { return jsonscan.PeekString(v) }
 
-// skipValue returns the index just after the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return len(b)
-	}
-	for ; i < len(b); i++ { // number, true, false, null
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-	}
-	return i
-}
+// PeekStringOrNull: jsonscan.PeekStringOrNull.
+func PeekStringOrNull(v []byte) (string, bool) { return jsonscan.PeekStringOrNull(v) }
 
-// PeekString decodes a raw JSON string value (a copy; escapes resolved).
-func PeekString(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return "", false
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1 : len(v)-1]), true
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return "", false
-	}
-	return s, true
-}
+// PeekInt: jsonscan.PeekInt.
+func PeekInt(v []byte) (int, bool) { return jsonscan.PeekInt(v) }
 
-// member is the span of one top-level member's value.
-type member struct{ start, end int }
+// IsNull: jsonscan.IsNull.
+func IsNull(v []byte) bool { return jsonscan.IsNull(v) }
 
-// topMembers calls fn for every top-level member of the object in b with
-// its raw (still quoted, unescaped) key; fn returns false to stop.
-func topMembers(b []byte, fn func(key []byte, v member) bool) {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return
-	}
-	i++
-	for {
-		i = skipWS(b, i)
-		if i >= len(b) || b[i] != '"' {
-			return
-		}
-		ke := skipString(b, i)
-		key := b[i+1 : ke-1]
-		i = skipWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return
-		}
-		vs := skipWS(b, i+1)
-		ve := skipValue(b, vs)
-		if !fn(key, member{vs, ve}) {
-			return
-		}
-		i = skipWS(b, ve)
-		if i >= len(b) || b[i] != ',' {
-			return
-		}
-		i++
-	}
-}
+// TopLevel: jsonscan.TopLevel.
+func TopLevel(b []byte, key string) ([]byte, bool) { return jsonscan.TopLevel(b, key) }
 
-// TopLevel returns the raw value of the top-level member key of the JSON
-// object b (the last one if repeated), and whether there is one.
-func TopLevel(b []byte, key string) ([]byte, bool) {
-	var out []byte
-	found := false
-	topMembers(b, func(k []byte, v member) bool {
-		if string(k) == key {
-			out, found = b[v.start:v.end], true
-		}
-		return true
-	})
-	return out, found
-}
-
-// SetTopLevel returns a copy of the JSON object b with every top-level
-// member key set to the raw JSON value val, or the member added at the
-// end when there is none.
-func SetTopLevel(b []byte, key string, val []byte) []byte {
-	return setTopLevel(make([]byte, 0, len(b)+len(key)+len(val)+4), b, key, val)
-}
-
-func setTopLevel(out, b []byte, key string, val []byte) []byte {
-	var one [2]member
-	spans := one[:0]
-	topMembers(b, func(k []byte, v member) bool {
-		if string(k) == key {
-			spans = append(spans, v)
-		}
-		return true
-	})
-	if len(spans) == 0 {
-		end := len(b) - 1
-		for end >= 0 && b[end] != '}' {
-			end--
-		}
-		if end < 0 {
-			return append(out, b...)
-		}
-		j := end - 1
-		for j >= 0 && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
-			j--
-		}
-		out = append(out, b[:j+1]...)
-		if j >= 0 && b[j] != '{' {
-			out = append(out, ',')
-		}
-		out = append(out, '"')
-		out = append(out, key...)
-		out = append(out, `":`...)
-		out = append(out, val...)
-		return append(out, b[end:]...)
-	}
-	prev := 0
-	for _, s := range spans {
-		out = append(out, b[prev:s.start]...)
-		out = append(out, val...)
-		prev = s.end
-	}
-	return append(out, b[prev:]...)
-}
-
-// AppendJSONString appends s as a JSON string.
-func AppendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20 || c == '<' || c == '>' || c == '&':
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
-}
-
-// HasKeyValue reports whether data has a member "key" (at any depth)
-// whose value does not start with null: a cheap pre-filter, never a false
-// negative for a key written unescaped.
-func HasKeyValue(data []byte, key string) bool {
-	for i := 0; i+len(key)+2 <= len(data); {
-		j := indexQuotedKey(data[i:], key)
-		if j < 0 {
-			return false
-		}
-		k := skipWS(data, i+j+len(key)+2)
-		if k < len(data) && data[k] == ':' {
-			k = skipWS(data, k+1)
-			if k >= len(data) || data[k] != 'n' {
-				return true
-			}
-		}
-		i += j + 1
-	}
-	return false
-}
-
-func indexQuotedKey(b []byte, key string) int {
-	for i := 0; i+len(key)+2 <= len(b); i++ {
-		if b[i] == '"' && b[i+len(key)+1] == '"' && string(b[i+1:i+1+len(key)]) == key {
-			return i
-		}
-	}
-	return -1
-}
-
-// TopLevelValues sets vals[i] to the raw value of the top-level member
-// keys[i] of the JSON object b (the last one if repeated; nil if none).
-// It reports false when b is not an object or has a member whose key
-// matches one of keys only case-insensitively (encoding/json would take
-// it): the caller then decodes the body properly.
+// TopLevelValues: jsonscan.TopLevelValues.
 func TopLevelValues(b []byte, keys []string, vals [][]byte) bool {
-	return topLevel(b, keys, vals, false)
+	return jsonscan.TopLevelValues(b, keys, vals)
 }
 
-// topLevel is TopLevelValues; with once, a key seen twice also reports
-// false.
-func topLevel(b []byte, keys []string, vals [][]byte, once bool) bool {
-	if i := skipWS(b, 0); i >= len(b) || b[i] != '{' {
-		return false
-	}
-	for i := range vals {
-		vals[i] = nil
-	}
-	ok := true
-	topMembers(b, func(k []byte, v member) bool {
-		if bytes.IndexByte(k, '\\') >= 0 {
-			ok = false
-			return false
-		}
-		for i, key := range keys {
-			if len(k) != len(key) {
-				continue
-			}
-			if string(k) != key {
-				if bytes.EqualFold(k, []byte(key)) {
-					ok = false
-					return false
-				}
-				continue
-			}
-			if once && vals[i] != nil {
-				ok = false
-				return false
-			}
-			vals[i] = b[v.start:v.end]
-		}
-		return true
-	})
-	return ok
+// Members: jsonscan.Members.
+func Members(b []byte, keys []string, vals [][]byte) bool { return jsonscan.Members(b, keys, vals) }
+
+// Elements: jsonscan.Elements.
+func Elements(b []byte, fn func(v []byte) bool) bool { return jsonscan.Elements(b, fn) }
+
+// SetTopLevel: jsonscan.SetTopLevel.
+func SetTopLevel(b []byte, key string, val []byte) []byte { return jsonscan.SetTopLevel(b, key, val) }
+
+// SetTopLevelTo: jsonscan.SetTopLevelTo.
+func SetTopLevelTo(dst, b []byte, key string, val []byte) []byte {
+	return jsonscan.SetTopLevelTo(dst, b, key, val)
 }
 
-// HasQuotedFold reports whether data holds the quoted string key in any
-// letter case (what encoding/json would match a field against): a cheap
-// test before decoding a rare member.
-func HasQuotedFold(data []byte, key string) bool {
-	for i := 0; i+len(key)+2 <= len(data); i++ {
-		if data[i] == '"' && data[i+len(key)+1] == '"' && bytes.EqualFold(data[i+1:i+1+len(key)], []byte(key)) {
-			return true
-		}
-	}
-	return false
-}
+// AppendJSONString: jsonscan.AppendJSONString.
+func AppendJSONString(dst []byte, s string) []byte { return jsonscan.AppendJSONString(dst, s) }
+
+// HasKeyValue: jsonscan.HasKeyValue.
+func HasKeyValue(data []byte, key string) bool { return jsonscan.HasKeyValue(data, key) }
+
+// HasQuotedFold: jsonscan.HasQuotedFold.
+func HasQuotedFold(data []byte, key string) bool { return jsonscan.HasQuotedFold(data, key) }
 
 var peekKeys = []string{"model", "usage"}
 

@@ -1,9 +1,9 @@
-package llm
+package jsonscan
 
 // Valid reports whether b is exactly one JSON value, as encoding/json's
 // Valid does (same grammar, same nesting limit, no UTF-8 check), without
-// its per-byte state machine: the same-dialect path validates every body
-// it forwards undecoded.
+// its per-byte state machine: the gateway validates every body it
+// forwards undecoded.
 func Valid(b []byte) bool {
 	i, ok := validValue(b, skipWS(b, 0), 0)
 	return ok && skipWS(b, i) == len(b)

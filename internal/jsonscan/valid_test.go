@@ -1,4 +1,4 @@
-package llm
+package jsonscan
 
 import (
 	"encoding/json"

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // Byte-level reads and edits of a JSON object: the LLM gateway's
@@ -66,13 +67,14 @@ func skipValue(b []byte, i int) int {
 	return i
 }
 
-// PeekString decodes a raw JSON string value (a copy; escapes resolved).
+// PeekString decodes a raw JSON string value (a copy; escapes resolved,
+// invalid UTF-8 replaced by U+FFFD, as encoding/json does).
 func PeekString(v []byte) (string, bool) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", false
 	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1 : len(v)-1]), true
+	if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return string(in), true
 	}
 	var s string
 	if json.Unmarshal(v, &s) != nil {

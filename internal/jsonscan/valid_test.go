@@ -73,3 +73,17 @@ func BenchmarkValid(b *testing.B) {
 		}
 	})
 }
+
+// TestPeekStringMatchesEncodingJSON: a string value reads as encoding/json
+// decodes it, escapes and invalid UTF-8 included.
+func TestPeekStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{`"plain"`, `"\u00e9\n"`, "\"\xf9\"", "\"caf\xc3\xa9\"", "\"\xc3\"", `""`, `"a\"b"`} {
+		var want string
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if got, ok := PeekString([]byte(s)); !ok || got != want {
+			t.Fatalf("PeekString(%q) = %q, %v; encoding/json %q", s, got, ok, want)
+		}
+	}
+}

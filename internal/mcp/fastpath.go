@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/agentgw/agentgateway/internal/jsonscan"
 )
 
 // The stateless fast path. In statefulMode stateless, a tools/call for a
@@ -61,11 +63,24 @@ func (h *Handler) fastServe(w http.ResponseWriter, r *http.Request, msgs []jsonr
 	return false
 }
 
+// callKeys are the tools/call params members fastCall reads.
+var callKeys = [...]string{"name", "arguments"}
+
 // fastCall serves a tools/call.
 func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, pv string) bool {
-	var p map[string]json.RawMessage // member names match exactly, as in the SDK
-	var exposed string
-	if json.Unmarshal(req.Params, &p) != nil || json.Unmarshal(p["name"], &exposed) != nil || exposed == "" || caseVariant(p, "name") {
+	// Member names match exactly, as in the SDK. Plain params (no member
+	// named twice, no escaped or case-variant name or arguments) are read
+	// in place; the rest are decoded into a map.
+	var p map[string]json.RawMessage
+	var v [len(callKeys)][]byte
+	if !jsonscan.Members(req.Params, callKeys[:], v[:]) {
+		if json.Unmarshal(req.Params, &p) != nil || caseVariant(p, "name") {
+			return false
+		}
+		v[0], v[1] = p["name"], p["arguments"]
+	}
+	exposed, ok := jsonscan.PeekString(v[0])
+	if !ok || exposed == "" {
 		return false
 	}
 	t, name, unknown := h.fastTarget(w, r, req, 't', exposed)
@@ -76,11 +91,14 @@ func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, req *jsonrpc.
 		return true
 	}
 	params := []byte(req.Params)
-	if name != exposed || isNullish(p["arguments"]) || h.spec.Authz != nil {
+	if name != exposed || isNullish(v[1]) || h.spec.Authz != nil {
 		// The target's name for the tool; absent or null arguments are
 		// sent as {}, as on the SDK path. With mcpAuthorization the params
 		// are always sent as decoded: a duplicate member, which a target
 		// might read differently, is not passed on.
+		if p == nil && json.Unmarshal(req.Params, &p) != nil {
+			return false
+		}
 		p["name"], _ = json.Marshal(name)
 		if isNullish(p["arguments"]) {
 			p["arguments"] = json.RawMessage("{}")
@@ -164,6 +182,9 @@ func isNullish(raw json.RawMessage) bool {
 
 // rawID is the JSON of a request id (a number or a string).
 func rawID(id jsonrpc.ID) []byte {
+	if n, ok := id.Raw().(int64); ok {
+		return strconv.AppendInt(nil, n, 10)
+	}
 	b, err := json.Marshal(id.Raw())
 	if err != nil {
 		return []byte("null")

@@ -14,6 +14,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentgw/agentgateway/internal/jsonscan"
 )
 
 // Keeping a target's notifications ahead of the response that follows them.
@@ -273,7 +275,11 @@ func eventMessage(ev []byte) jsonrpc.Message {
 	if len(data) == 0 {
 		return nil
 	}
-	msg, bad := decodeMessage(bytes.Join(data, []byte("\n")))
+	raw := bytes.Join(data, []byte("\n"))
+	if !jsonscan.Valid(raw) {
+		return nil
+	}
+	msg, bad := decodeMessage(raw)
 	if bad != "" {
 		return nil
 	}

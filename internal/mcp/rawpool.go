@@ -17,6 +17,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentgw/agentgateway/internal/jsonscan"
 	"github.com/agentgw/agentgateway/internal/version"
 )
 
@@ -305,6 +306,24 @@ type rawMsg struct {
 	Error  json.RawMessage `json:"error"`
 }
 
+var rawKeys = [...]string{"id", "method", "params", "result", "error"}
+
+// decode is json.Unmarshal(data, m) — the same outcome for every input —
+// reading the members in place (they alias data) when the object is
+// plain; encoding/json decides the rest (case-insensitive or escaped
+// member names, a member named twice, invalid JSON, a non-string method).
+func (m *rawMsg) decode(data []byte) error {
+	var v [len(rawKeys)][]byte
+	if jsonscan.Valid(data) && jsonscan.Members(data, rawKeys[:], v[:]) {
+		if method, ok := jsonscan.PeekStringOrNull(v[1]); ok {
+			*m = rawMsg{ID: v[0], Method: method, Params: v[2], Result: v[3], Error: v[4]}
+			return nil
+		}
+	}
+	*m = rawMsg{}
+	return json.Unmarshal(data, m)
+}
+
 // readAnswer reads a JSON or SSE response to the request with JSON-RPC id
 // id: each message before the answer goes to other (nil: dropped), the
 // answer to answer. It fails when the body ends without the answer.
@@ -315,7 +334,7 @@ func readAnswer(resp *http.Response, id []byte, answer, other func(*rawMsg, []by
 			return err
 		}
 		var m rawMsg
-		if err := json.Unmarshal(data, &m); err != nil {
+		if err := m.decode(data); err != nil {
 			return fmt.Errorf("a malformed answer: %w", err)
 		}
 		if m.Method != "" || !sameID(m.ID, id) {
@@ -325,7 +344,7 @@ func readAnswer(resp *http.Response, id []byte, answer, other func(*rawMsg, []by
 	}
 	return readEvents(resp.Body, func(data []byte) (bool, error) {
 		var m rawMsg
-		if json.Unmarshal(data, &m) != nil {
+		if m.decode(data) != nil {
 			return false, nil // not JSON-RPC: skipped
 		}
 		if m.Method == "" && sameID(m.ID, id) {

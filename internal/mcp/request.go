@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
+	"github.com/agentgw/agentgateway/internal/jsonscan"
 	"github.com/agentgw/agentgateway/internal/pipeline"
 )
 
@@ -52,7 +53,7 @@ func parseMessages(body []byte) ([]jsonrpc.Message, int, string) {
 	if len(body) == 0 {
 		return nil, jsonrpc.CodeInvalidRequest, "empty body"
 	}
-	if !json.Valid(body) {
+	if !jsonscan.Valid(body) {
 		return nil, jsonrpc.CodeParseError, "Parse error: the body is not valid JSON"
 	}
 	if !depthOK(body, maxJSONDepth) {
@@ -77,30 +78,38 @@ func parseMessages(body []byte) ([]jsonrpc.Message, int, string) {
 	return msgs, 0, ""
 }
 
-// decodeMessage decodes one JSON-RPC 2.0 message as the SDK's decoder
-// does (member names match exactly), and also rejects what that decoder
-// would accept loosely: a version other than "2.0", a non-scalar id,
-// non-structured params. It avoids the SDK's decoder, which allocates a
-// 32 KiB buffer per message.
+// decodeMessage decodes one JSON-RPC 2.0 message (valid JSON) as the
+// SDK's decoder does (member names match exactly), and also rejects what
+// that decoder would accept loosely: a version other than "2.0", a
+// non-scalar id, non-structured params. It avoids the SDK's decoder,
+// which allocates a 32 KiB buffer per message. The members are read in
+// place when the object is plain (no member named twice, no escaped name,
+// no name that differs from one of the message's only in case); other
+// objects are decoded into a map, with the same outcome.
 func decodeMessage(raw json.RawMessage) (jsonrpc.Message, string) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, "not a JSON object"
+	var v [len(messageKeys)][]byte
+	if !jsonscan.Members(raw, messageKeys[:], v[:]) {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+			return nil, "not a JSON object"
+		}
+		for i, k := range messageKeys {
+			v[i] = m[k]
+		}
 	}
-	var version string
-	if v, ok := m["jsonrpc"]; !ok || json.Unmarshal(v, &version) != nil || version != "2.0" {
+	if version, ok := jsonscan.PeekString(v[0]); !ok || version != "2.0" {
 		return nil, `"jsonrpc" must be "2.0"`
 	}
-	id, err := decodeID(m["id"])
+	id, err := decodeID(v[1])
 	if err != "" {
 		return nil, err
 	}
-	if rawMethod, ok := m["method"]; ok {
-		var method string
-		if json.Unmarshal(rawMethod, &method) != nil {
+	if rawMethod := v[2]; rawMethod != nil {
+		method, ok := jsonscan.PeekStringOrNull(rawMethod)
+		if !ok {
 			return nil, "not a JSON-RPC 2.0 message"
 		}
-		params := m["params"]
+		params := v[3]
 		if len(params) > 0 && params[0] != '{' && params[0] != '[' && string(params) != "null" {
 			return nil, `"params" must be an object or an array`
 		}
@@ -109,8 +118,8 @@ func decodeMessage(raw json.RawMessage) (jsonrpc.Message, string) {
 	if !id.IsValid() {
 		return nil, "not a JSON-RPC 2.0 message"
 	}
-	resp := &jsonrpc.Response{ID: id, Result: m["result"]}
-	if e := m["error"]; len(e) > 0 && string(e) != "null" {
+	resp := &jsonrpc.Response{ID: id, Result: v[4]}
+	if e := v[5]; len(e) > 0 && string(e) != "null" {
 		var we jsonrpc.Error
 		if json.Unmarshal(e, &we) != nil {
 			return nil, "not a JSON-RPC 2.0 message"
@@ -120,11 +129,24 @@ func decodeMessage(raw json.RawMessage) (jsonrpc.Message, string) {
 	return resp, ""
 }
 
+// messageKeys are the members of a JSON-RPC message, in decodeMessage's order.
+var messageKeys = [...]string{"jsonrpc", "id", "method", "params", "result", "error"}
+
 // decodeID decodes a JSON-RPC id: absent or null (none), a string or a
 // number (made an integer, as the SDK does).
 func decodeID(raw json.RawMessage) (jsonrpc.ID, string) {
 	if len(raw) == 0 {
 		return jsonrpc.ID{}, ""
+	}
+	if n, ok := smallInt(raw); ok { // the usual id, without a decode into any
+		id, _ := jsonrpc.MakeID(float64(n))
+		return id, ""
+	}
+	if raw[0] == '"' {
+		if s, ok := jsonscan.PeekString(raw); ok {
+			id, _ := jsonrpc.MakeID(s)
+			return id, ""
+		}
 	}
 	var v any
 	if json.Unmarshal(raw, &v) != nil {
@@ -140,6 +162,22 @@ func decodeID(raw json.RawMessage) (jsonrpc.ID, string) {
 		return jsonrpc.ID{}, "not a JSON-RPC 2.0 message"
 	}
 	return id, ""
+}
+
+// smallInt reads a non-negative integer literal of at most 15 digits (so
+// that float64 holds it exactly, as a decode into any would).
+func smallInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 || (b[0] == '0' && len(b) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // depthOK reports whether JSON nests at most max levels (strings skipped).
@@ -185,7 +223,16 @@ func (h *Handler) logFields(r *http.Request, msgs []jsonrpc.Message) {
 		URI  string `json:"uri"`
 	}
 	if len(req.Params) > 0 {
-		_ = json.Unmarshal(req.Params, &p)
+		var v [2][]byte
+		var ok1, ok2 bool
+		if jsonscan.TopLevelValues(req.Params, logKeys[:], v[:]) {
+			p.Name, ok1 = jsonscan.PeekStringOrNull(v[0])
+			p.URI, ok2 = jsonscan.PeekStringOrNull(v[1])
+		}
+		if !ok1 || !ok2 {
+			p.Name, p.URI = "", ""
+			_ = json.Unmarshal(req.Params, &p)
+		}
 	}
 	name := p.Name
 	if req.Method == "tools/call" && name != "" {
@@ -211,6 +258,9 @@ func (h *Handler) logFields(r *http.Request, msgs []jsonrpc.Message) {
 		}
 	}
 }
+
+// logKeys are the params members logFields reads.
+var logKeys = [...]string{"name", "uri"}
 
 // checkOrigin enforces the MCP transport rules: a browser Origin must be
 // allowed (the route's CORS origins, else same-origin or loopback), and a

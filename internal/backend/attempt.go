@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/agentgw/agentgateway/internal/pipeline"
 )
 
 // Causes of the contexts Service cancels.
@@ -72,6 +74,19 @@ func (a *attemptWriter) Header() http.Header {
 		a.header = make(http.Header)
 	}
 	return a.header
+}
+
+// AdoptHeader: the wrapped writer's header once this attempt's answer is
+// committed (or on the last attempt), else the attempt's own held header.
+func (a *attemptWriter) AdoptHeader(h http.Header) bool {
+	if a.committed || a.final {
+		return pipeline.AdoptHeader(a.w, h)
+	}
+	if a.wrote || len(a.header) > 0 || h == nil {
+		return false
+	}
+	a.header = h
+	return true
 }
 
 func (a *attemptWriter) WriteHeader(code int) {

@@ -242,11 +242,15 @@ func (u *Upstream) forward(w http.ResponseWriter, r *http.Request, info *pipelin
 		st.responseStarted(false)
 	}
 	dst := w.Header()
-	for k, vv := range res.Header {
-		if old, ok := dst[k]; ok {
-			dst[k] = append(old, vv...)
-		} else {
-			dst[k] = vv // the response is ours: move its slices
+	if len(dst) == 0 && pipeline.AdoptHeader(w, res.Header) {
+		dst = w.Header() // the response's own map: nothing to copy
+	} else {
+		for k, vv := range res.Header {
+			if old, ok := dst[k]; ok {
+				dst[k] = append(old, vv...)
+			} else {
+				dst[k] = vv // the response is ours: move its slices
+			}
 		}
 	}
 	announced := len(res.Trailer)

@@ -248,6 +248,12 @@ func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// AdoptHeader passes the header on (statusWriter's Header is the wrapped
+// writer's).
+func (s *statusWriter) AdoptHeader(h http.Header) bool {
+	return pipeline.AdoptHeader(s.ResponseWriter, h)
+}
+
 func (s *statusWriter) status() int {
 	if s.code == 0 {
 		return http.StatusOK // nothing written: net/http sends 200

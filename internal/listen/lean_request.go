@@ -366,7 +366,7 @@ func (c *leanConn) serveRequest(req *http.Request) connEnd {
 	// The request's context lives in w (no allocation of its own) and has
 	// room for the gateway's per-request record (pipeline.AttachInfo).
 	w.ctx.Init(c.ctx)
-	req = req.WithContext(&w.ctx)
+	*req = *req.WithContext(&w.ctx) // in place: the copy WithContext makes stays on the stack
 	w.req = req
 	w.cw.res = w
 	if req.ContentLength > 0 {

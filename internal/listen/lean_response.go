@@ -84,6 +84,16 @@ func (w *response) Header() http.Header {
 	return w.handlerHeader
 }
 
+// AdoptHeader implements pipeline.HeaderAdopter: h becomes the response
+// header while none has been set or written.
+func (w *response) AdoptHeader(h http.Header) bool {
+	if w.done || w.wroteHeader || w.c.hijacked || len(w.handlerHeader) > 0 || h == nil {
+		return false
+	}
+	w.handlerHeader = h
+	return true
+}
+
 func (w *response) WriteHeader(code int) {
 	if w.done {
 		return

@@ -1,6 +1,7 @@
 package listen
 
 import (
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -61,4 +62,61 @@ func TestWatchQueue(t *testing.T) {
 		defer ls.wq.mu.Unlock()
 		return !ls.wq.armed
 	})
+}
+
+// TestLeanAdoptHeader: a handler can hand the lean response a whole header
+// map while none is set (the forwarder gives it the upstream answer's);
+// once a header is set, or the header written, the map is refused and
+// nothing changes.
+func TestLeanAdoptHeader(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := w.(interface{ AdoptHeader(http.Header) bool })
+		switch r.URL.Path {
+		case "/adopt":
+			if !a.AdoptHeader(http.Header{"X-Up": {"1"}, "Content-Type": {"text/x-up"}}) {
+				panic("refused on an empty header")
+			}
+			w.Header().Set("X-After", "2") // edits reach the adopted map
+		case "/set":
+			w.Header().Set("X-Set", "1")
+			if a.AdoptHeader(http.Header{"X-Up": {"1"}}) {
+				panic("adopted over a header already set")
+			}
+		case "/written":
+			w.WriteHeader(http.StatusAccepted)
+			if a.AdoptHeader(http.Header{"X-Up": {"1"}}) {
+				panic("adopted after WriteHeader")
+			}
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	lean := newTestServer(t, h, true, nil)
+	c, br := dial(t, lean.addr)
+	for _, tc := range []struct {
+		path string
+		want http.Header
+		none []string
+	}{
+		{"/adopt", http.Header{"X-Up": {"1"}, "X-After": {"2"}, "Content-Type": {"text/x-up"}}, nil},
+		{"/set", http.Header{"X-Set": {"1"}}, []string{"X-Up"}},
+		{"/written", nil, []string{"X-Up"}},
+	} {
+		if _, err := io.WriteString(c, get(tc.path)); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := readResponse(t, br)
+		if body != "ok" {
+			t.Fatalf("%s: body %q", tc.path, body)
+		}
+		for k, v := range tc.want {
+			if got := resp.Header.Values(k); len(got) != 1 || got[0] != v[0] {
+				t.Errorf("%s: %s = %q, want %q", tc.path, k, got, v)
+			}
+		}
+		for _, k := range tc.none {
+			if resp.Header.Get(k) != "" {
+				t.Errorf("%s: %s present", tc.path, k)
+			}
+		}
+	}
 }

@@ -98,3 +98,23 @@ func Error(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg + "\n"))
 }
+
+// HeaderAdopter is a ResponseWriter that can take a whole header map as
+// its response header instead of having it copied in: the forwarder hands
+// over the upstream answer's header map (its own, freshly parsed) when
+// nothing has been set on the response yet, which saves the map and the
+// copy on every proxied request. A wrapper implements it only when its
+// Header is the wrapped writer's (or, holding a header of its own, it
+// adopts into that one).
+type HeaderAdopter interface {
+	// AdoptHeader makes h the response header and reports true, or
+	// reports false and changes nothing (a header was already set or
+	// written). The caller gives h up.
+	AdoptHeader(h http.Header) bool
+}
+
+// AdoptHeader hands h to w if w is a HeaderAdopter that takes it.
+func AdoptHeader(w http.ResponseWriter, h http.Header) bool {
+	a, ok := w.(HeaderAdopter)
+	return ok && a.AdoptHeader(h)
+}

@@ -105,6 +105,13 @@ func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, rw, err
 }
 
+// AdoptHeader passes the header on (Header is the wrapped writer's; the
+// hook sees whatever map is the header when it runs).
+func (w *Writer) AdoptHeader(h http.Header) bool {
+	a, ok := w.rw.(interface{ AdoptHeader(http.Header) bool })
+	return ok && a.AdoptHeader(h)
+}
+
 // Unwrap returns the wrapped writer (for http.ResponseController).
 func (w *Writer) Unwrap() http.ResponseWriter { return w.rw }
 

@@ -37,15 +37,34 @@ import (
 // an append never writes into them) and response header slices are moved,
 // not copied. docs/performance.md records what this bought.
 
-// forward is the per-request state of the forwarder (one allocation).
+// forward is the per-request state of the forwarder (one allocation,
+// reused through forwards when nothing can hold it after the request).
 type forward struct {
 	out  http.Request // the outbound request
 	w    http.ResponseWriter
 	mu   sync.Mutex // guards done and w's header against a late 1xx callback
 	done bool       // RoundTrip returned: 1xx callbacks are ignored
+	lean bool       // the lean client carried the request
 	url  url.URL
 	body reqBody
-	vals [5]string // backing store of header values set by the forwarder
+	vals [5]string   // backing store of header values set by the forwarder
+	hdr  http.Header // the outbound header map
+}
+
+// forwards recycles forward records. A record goes back only when the
+// lean client carried a bodiless request: the lean client is done with
+// the request when its answer's body has been read (no goroutine of its
+// own writes a body, and 1xx callbacks come on the caller's goroutine),
+// whereas http.Transport may still hold it. A proxied GET then allocates
+// neither the record nor the outbound header map.
+var forwards = sync.Pool{New: func() any { return new(forward) }}
+
+// release clears f and returns it to forwards.
+func (f *forward) release() {
+	h := f.hdr
+	clear(h)
+	*f = forward{hdr: h}
+	forwards.Put(f)
 }
 
 // reqBody is the outbound request body: it records a failure to read the
@@ -96,6 +115,7 @@ func (f *forward) got1xx(code int, header textproto.MIMEHeader) error {
 // context (a context layer and a copy of out that the lean path spares).
 func (u *Upstream) roundTrip(out *http.Request, f *forward) (*http.Response, error) {
 	if st, ok := u.tr.(*sharedTransport); ok && st.lean != nil && leanEligible(out) {
+		f.lean = true
 		return st.lean.roundTrip(out, f)
 	}
 	trace := &httptrace.ClientTrace{Got1xxResponse: f.got1xx}
@@ -153,7 +173,8 @@ func removeHopByHop(h http.Header) {
 
 // forward proxies a non-upgrade request. info is the request's record.
 func (u *Upstream) forward(w http.ResponseWriter, r *http.Request, info *pipeline.Info) {
-	f := &forward{w: w}
+	f := forwards.Get().(*forward)
+	f.w = w
 	ctx := r.Context()
 	out := &f.out
 	*out = *r // a shallow copy, as r.WithContext makes
@@ -169,7 +190,11 @@ func (u *Upstream) forward(w http.ResponseWriter, r *http.Request, info *pipelin
 	}
 
 	in := r.Header
-	h := make(http.Header, len(in)+4)
+	h := f.hdr
+	if h == nil {
+		h = make(http.Header, len(in)+4)
+		f.hdr = h
+	}
 	for k, v := range in {
 		if !dropOutbound(k) && (u.authName == "" || k != "Authorization") {
 			h[k] = v[:len(v):len(v)]
@@ -280,13 +305,16 @@ func (u *Upstream) forward(w http.ResponseWriter, r *http.Request, info *pipelin
 		for k, vv := range res.Trailer {
 			dst[k] = append(dst[k], vv...)
 		}
-		return
-	}
-	for k, vv := range res.Trailer {
-		k = http.TrailerPrefix + k
-		for _, v := range vv {
-			dst.Add(k, v)
+	} else {
+		for k, vv := range res.Trailer {
+			k = http.TrailerPrefix + k
+			for _, v := range vv {
+				dst.Add(k, v)
+			}
 		}
+	}
+	if f.lean && out.Body == nil {
+		f.release()
 	}
 }
 

@@ -31,6 +31,11 @@ type result struct {
 	rssPeakKB   int64
 	rssAnonKB   int64 // median RssAnon: heap, stacks (the rest of VmRSS is mapped file pages)
 	cpuSeconds  float64
+	// Scheduler counters of the sampled process's threads over the run
+	// (/proc/PID/task/*/schedstat): times put on a CPU and time spent
+	// runnable but waiting for one.
+	slices int64
+	waitNs int64
 	// otherCores is the CPU the rest of the machine (not fortio, the
 	// backend, the gateway or this harness) used during the run, in cores.
 	otherCores float64
@@ -151,6 +156,7 @@ func loadRun(ctx context.Context, c config, fortio, tmp string, s scenario, t ta
 		}
 		r.hasProc = true
 		r.rssSteadyKB, r.rssPeakKB, r.rssAnonKB, r.cpuSeconds = procStats.rssMedianKB, procStats.peakKB, procStats.anonMedianKB, procStats.cpuSeconds
+		r.slices, r.waitNs = procStats.slices, procStats.waitNs
 	}
 	return r, nil
 }
@@ -194,12 +200,15 @@ type sample struct {
 	peakKB       int64
 	anonMedianKB int64
 	cpuSeconds   float64
+	slices       int64 // threads put on a CPU (schedstat timeslices)
+	waitNs       int64 // runnable but not running (schedstat run_delay)
 }
 
 type sampler struct {
 	pids     func() []int
 	cpuStart float64
-	hwmReset bool // VmHWM was reset at the start, so it is this run's peak
+	sched0   [2]int64 // schedstat timeslices and run_delay at the start
+	hwmReset bool     // VmHWM was reset at the start, so it is this run's peak
 	stopCh   chan struct{}
 	wg       sync.WaitGroup
 	rss      []int64
@@ -216,7 +225,7 @@ func startSampler(pids func() []int) *sampler {
 	for _, pid := range pids() {
 		reset = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil && reset
 	}
-	s := &sampler{pids: pids, cpuStart: sumCPU(pids()), hwmReset: reset, stopCh: make(chan struct{})}
+	s := &sampler{pids: pids, cpuStart: sumCPU(pids()), sched0: sumSched(pids()), hwmReset: reset, stopCh: make(chan struct{})}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -269,7 +278,9 @@ func (s *sampler) stop() sample {
 	if s.hwmReset && hwm > peak {
 		peak = hwm
 	}
-	return sample{rssMedianKB: medianInt(s.rss), peakKB: peak, anonMedianKB: medianInt(s.anon), cpuSeconds: sumCPU(pids) - s.cpuStart}
+	sched := sumSched(pids)
+	return sample{rssMedianKB: medianInt(s.rss), peakKB: peak, anonMedianKB: medianInt(s.anon), cpuSeconds: sumCPU(pids) - s.cpuStart,
+		slices: sched[0] - s.sched0[0], waitNs: sched[1] - s.sched0[1]}
 }
 
 // ownProcs are the long-lived processes the harness started (upstreams,
@@ -376,6 +387,29 @@ func procMem(pid int) (rss, hwm, anon int64) {
 	return rss, hwm, anon
 }
 
+// sumSched sums the schedstat timeslices and run_delay (ns) of every
+// thread of pids. A thread that exits during a run takes its counts with
+// it (the Go runtime and nginx keep theirs).
+func sumSched(pids []int) [2]int64 {
+	var out [2]int64
+	for _, pid := range pids {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+		for _, f := range tasks {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			if v := strings.Fields(string(b)); len(v) == 3 {
+				d, _ := strconv.ParseInt(v[1], 10, 64)
+				n, _ := strconv.ParseInt(v[2], 10, 64)
+				out[0] += n
+				out[1] += d
+			}
+		}
+	}
+	return out
+}
+
 // procCPU returns utime+stime in seconds.
 func procCPU(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -460,6 +494,8 @@ type row struct {
 	rssPeakKB           int64
 	rssAnonKB           int64
 	cpuPer10k           float64
+	slicesPerReq        float64 // proxy threads put on a CPU, per request
+	waitUsPerReq        float64 // proxy run-queue wait, µs per request
 	errors              int64
 }
 
@@ -476,9 +512,12 @@ func summarize(rs []result) row {
 		totalP99: median(collect(rs, func(r result) float64 { return r.totalP99 })),
 	}
 	var cpuSec, n float64
+	var onCPU, waitNs int64
 	for _, r := range rs {
 		w.errors += r.errors
 		cpuSec += r.cpuSeconds
+		onCPU += r.slices
+		waitNs += r.waitNs
 		n += float64(r.count)
 	}
 	if rs[0].hasProc {
@@ -488,6 +527,8 @@ func summarize(rs []result) row {
 		w.rssAnonKB = medianInt(collectInt(rs, func(r result) int64 { return r.rssAnonKB }))
 		if n > 0 {
 			w.cpuPer10k = cpuSec / n * 10000
+			w.slicesPerReq = float64(onCPU) / n
+			w.waitUsPerReq = float64(waitNs) / n / 1000
 		}
 	}
 	return w
@@ -511,8 +552,8 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 	b.WriteString("Load tool, upstreams and proxies share the machine's CPUs over loopback, so absolute numbers are ")
 	b.WriteString("bounded by the machine; the ratios and the added latency are the figures to compare.\n\n")
 
-	b.WriteString("| scenario | path | rps median (min–max) | p50 | p99 | p99.9 | vs direct: rps × · added p50 / p99 | gateway vs nginx: rps × · p99 Δ | proxy RSS steady / peak (anon) | proxy CPU s per 10k req | errors |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| scenario | path | rps median (min–max) | p50 | p99 | p99.9 | vs direct: rps × · added p50 / p99 | gateway vs nginx: rps × · p99 Δ | proxy RSS steady / peak (anon) | proxy CPU s per 10k req | proxy on-CPU / req · wait µs / req | errors |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	rows := map[string]map[string]row{}
 	for _, s := range scen {
 		rows[s.name] = map[string]row{}
@@ -525,7 +566,7 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 			if w.n == 0 {
 				continue
 			}
-			vsDirect, vsNginx, mem, cpu := "—", "—", "—", "—"
+			vsDirect, vsNginx, mem, cpu, sched := "—", "—", "—", "—", "—"
 			if p != pathDirect && d.n > 0 {
 				vsDirect = ratio(w.rps, d.rps) + " · " + ms(w.p50-d.p50) + " / " + ms(w.p99-d.p99)
 			}
@@ -535,14 +576,15 @@ func renderReport(c config, scen []scenario, results map[string]map[string][]res
 			if w.hasProc {
 				mem = mib(w.rssSteadyKB) + " / " + mib(w.rssPeakKB) + " (anon " + mib(w.rssAnonKB) + ")"
 				cpu = strconv.FormatFloat(w.cpuPer10k, 'f', 3, 64)
+				sched = fmt.Sprintf("%.2f · %.1f", w.slicesPerReq, w.waitUsPerReq)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f (%.0f–%.0f) | %s | %s | %s | %s | %s | %s | %s | %d |\n",
-				s.name, p, w.rps, w.rpsMin, w.rpsMax, ms(w.p50), ms(w.p99), ms(w.p999), vsDirect, vsNginx, mem, cpu, w.errors)
+			fmt.Fprintf(&b, "| %s | %s | %.0f (%.0f–%.0f) | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
+				s.name, p, w.rps, w.rpsMin, w.rpsMax, ms(w.p50), ms(w.p99), ms(w.p999), vsDirect, vsNginx, mem, cpu, sched, w.errors)
 		}
 	}
 	b.WriteString("\nLatencies are medians over runs of the per-run percentiles (streaming rows: time to the first byte of the body, i.e. the first SSE event); ")
 	b.WriteString("RSS steady is the median of VmRSS samples taken every 200 ms during the proxy's runs, peak is the highest VmHWM (reset at the start of each run) or sample, summed over nginx's master and workers; anon is the median RssAnon (heap, stacks; the rest of VmRSS is pages of mapped files such as the executable); CPU is utime+stime ")
-	b.WriteString("of the proxy's processes over its runs divided by the requests they served.\n")
+	b.WriteString("of the proxy's processes over its runs divided by the requests they served; on-CPU / req counts how often the proxy's threads were put on a CPU (every wake-up is one) and wait µs / req how long they stood runnable waiting for one (/proc/PID/task/*/schedstat), per request.\n")
 
 	var streamRows []string
 	for _, s := range scen {

@@ -8,8 +8,8 @@
 // the sysmon thread when it sleeps (a futex wake per call on an idle
 // process) and lets sysmon hand the P to another thread when a loopback
 // write (which runs the receiver's TCP stack) takes more than 20 µs. At a
-// few thousand requests a second that bookkeeping was a third of the
-// gateway's CPU (docs/performance.md). Waiting for readiness, deadlines
+// few thousand requests a second that bookkeeping was about a fifth of
+// the gateway's CPU (docs/performance.md). Waiting for readiness, deadlines
 // and Close are net's own (RawConn). Race-detector builds use the
 // syscall package's Read and Write, which carry the detector's
 // annotations.

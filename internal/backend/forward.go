@@ -300,6 +300,9 @@ func (u *Upstream) forward(w http.ResponseWriter, r *http.Request, info *pipelin
 	if len(res.Trailer) > 0 {
 		// Force chunking: a short body would otherwise get a Content-Length.
 		_ = http.NewResponseController(w).Flush()
+		// The header map that carries trailers is the one w has now: a
+		// retried attempt held its header apart until it committed it.
+		dst = w.Header()
 	}
 	if len(res.Trailer) == announced {
 		for k, vv := range res.Trailer {

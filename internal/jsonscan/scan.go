@@ -252,7 +252,10 @@ func topLevel(b []byte, keys []string, vals [][]byte, once bool) bool {
 			return false
 		}
 		for i, key := range keys {
-			if len(k) != len(key) {
+			// A name encoding/json would match to key folds to it with
+			// Unicode case folding, and is never shorter ('ſ' is two bytes
+			// for 's', the Kelvin sign three for 'k').
+			if len(k) < len(key) {
 				continue
 			}
 			if string(k) != key {

@@ -87,3 +87,26 @@ func TestPeekStringMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestTopLevelValuesFolding: a member whose name encoding/json would match
+// to a key only by (Unicode) case folding makes TopLevelValues and Members
+// report false, so the caller decodes in full; exact names are read.
+func TestTopLevelValuesFolding(t *testing.T) {
+	keys := []string{"stream", "max_tokens"}
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"stream":true,"max_tokens":5}`, true},
+		{`{"Stream":true}`, false},
+		{`{"ſtream":true}`, false},         // U+017F LATIN SMALL LETTER LONG S folds to s
+		{`{"max_to\u212aens":5}`, false},   // an escaped name: the caller decodes
+		{"{\"max_to\u212aens\":5}", false}, // the raw Kelvin sign folds to k
+		{`{"streams":true,"tokens":1}`, true},
+	} {
+		vals := make([][]byte, len(keys))
+		if got := TopLevelValues([]byte(tc.in), keys, vals); got != tc.ok {
+			t.Errorf("TopLevelValues(%s) = %v, want %v", tc.in, got, tc.ok)
+		}
+	}
+}

@@ -36,10 +36,9 @@ type watchQueue struct {
 
 // add appends c (its request starts now) and arms the timer if it is not.
 func (q *watchQueue) add(c *leanConn) {
-	now := time.Now()
 	d := time.Duration(q.ls.watchDelay.Load())
 	q.mu.Lock()
-	c.wqStart, c.wqIn = now, true
+	c.wqStart, c.wqIn = time.Now(), true // under the lock: the queue stays in start order
 	c.wqNext, c.wqPrev = nil, q.tail
 	if q.tail != nil {
 		q.tail.wqNext = c

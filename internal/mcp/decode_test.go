@@ -29,6 +29,7 @@ var decodeSeeds = []string{
 	`{"jsonrpc":"1.0","id":1,"method":"m"}`, `{"jsonrpc":null}`, `{"jsonrpc":"2.0","id":true}`,
 	`{"jsonrpc":"2.0","id":5,"result":null,"error":null}`, `{"jsonrpc":"2.0","id":5,"error":{"code":"x"}}`,
 	` { "jsonrpc" : "2.0" , "id" : 7 , "method" : "m" , "params" : [ 1 ] } `, `[]`, `null`, `"x"`, `{}`,
+	`{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":1},"paramſ":{"b":2}}`,
 }
 
 // decodeMessageRef is decodeMessage as it was: a decode into a map.
@@ -131,7 +132,10 @@ func TestDecodeMessageMatchesMapDecode(t *testing.T) {
 }
 
 func TestRawDecodeMatchesEncodingJSON(t *testing.T) {
-	for _, s := range append(decodeSeeds, `{"id":1,"ID":2}`, `{"result":1,"result":2}`, `{"Result":{"a":1}}`, `{"id":1,"method":"x","params":{`) {
+	for _, s := range append(decodeSeeds, `{"id":1,"ID":2}`, `{"result":1,"result":2}`, `{"Result":{"a":1}}`, `{"id":1,"method":"x","params":{`,
+		// encoding/json folds names with Unicode case folding: "ſ" (U+017F) is an "s".
+		`{"jsonrpc":"2.0","id":1,"result":{"a":1},"reſult":{"b":2}}`, `{"jsonrpc":"2.0","id":1,"reſult":{"b":2}}`,
+		`{"jsonrpc":"2.0","method":"m","params":{"a":1},"paramſ":{"b":2}}`) {
 		checkRawDecode(t, []byte(s))
 	}
 }

@@ -71,6 +71,12 @@ func TestConnBehavesAsNetConn(t *testing.T) {
 			n2, err2 := rw.Write(nil)
 			return strings.Join([]string{string(rune('0' + n1)), errShape(err1), string(rune('0' + n2)), errShape(err2)}, " ")
 		}},
+		{"zero-length read and write on a closed connection", func(t *testing.T, c net.Conn, rw io.ReadWriter, _ net.Conn) string {
+			c.Close()
+			_, err1 := rw.Read(nil)
+			_, err2 := rw.Write(nil)
+			return errShape(err1) + " " + errShape(err2)
+		}},
 		{"EOF after the peer closes", func(t *testing.T, _ net.Conn, rw io.ReadWriter, peer net.Conn) string {
 			peer.Write([]byte("last"))
 			peer.Close()

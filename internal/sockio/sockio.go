@@ -155,6 +155,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return c.nc.Read(p)
 	}
 	if len(p) == 0 {
+		if err := c.raw.Read(noStep); err != nil { // net.Conn's: a closed connection says so
+			return 0, c.opError("read", err)
+		}
 		return 0, nil
 	}
 	s := &c.r
@@ -175,10 +178,22 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// noStep is the RawConn callback of a zero-length Read or Write: it only
+// lets RawConn report a closed connection or a passed deadline.
+func noStep(uintptr) bool { return true }
+
+// maxRW bounds one system call, as internal/poll does (some systems
+// refuse larger counts).
+const maxRW = 1 << 30
+
 func (c *Conn) readStep(fd uintptr) bool {
 	s := &c.r
+	p := s.p
+	if len(p) > maxRW {
+		p = p[:maxRW]
+	}
 	for {
-		n, errno := sysRead(fd, s.p)
+		n, errno := sysRead(fd, p)
 		switch errno {
 		case 0:
 			s.n = n
@@ -200,6 +215,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return c.nc.Write(p)
 	}
 	if len(p) == 0 {
+		if err := c.raw.Write(noStep); err != nil {
+			return 0, c.opError("write", err)
+		}
 		return 0, nil
 	}
 	s := &c.w
@@ -223,7 +241,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 func (c *Conn) writeStep(fd uintptr) bool {
 	s := &c.w
 	for s.n < len(s.p) {
-		n, errno := sysWrite(fd, s.p[s.n:])
+		chunk := s.p[s.n:]
+		if len(chunk) > maxRW {
+			chunk = chunk[:maxRW]
+		}
+		n, errno := sysWrite(fd, chunk)
 		if n > 0 {
 			s.n += n
 		}

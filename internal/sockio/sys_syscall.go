@@ -1,4 +1,4 @@
-//go:build (linux && race) || darwin || freebsd || netbsd || openbsd
+//go:build (linux && (race || 386)) || darwin || freebsd || netbsd || openbsd
 
 package sockio
 

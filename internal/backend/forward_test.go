@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -170,6 +171,59 @@ func TestForwardRecordReuse(t *testing.T) {
 				resp.Body.Close()
 				if string(b) != want || resp.Header.Get("X-Echo-Id") != id {
 					t.Errorf("request %s: got %q (X-Echo-Id %q), want %q", id, b, resp.Header.Get("X-Echo-Id"), want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestForwardRecordReuseStress: recycled forward records under 103 Early
+// Hints, upstreams closing keep-alive connections and swallowed 503s that
+// are retried; every answer must carry its own request's path and id.
+func TestForwardRecordReuseStress(t *testing.T) {
+	var n atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1)
+		if i%3 == 0 {
+			w.Header().Set("Link", "</x>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+		if i%5 == 0 {
+			w.Header().Set("Connection", "close")
+		}
+		w.Header().Set("X-Echo-Id", r.Header.Get("X-Id"))
+		w.Header().Set("X-Path", r.URL.Path)
+		if i%7 == 0 && r.Header.Get("X-Retry-Attempt") == "" {
+			w.WriteHeader(503)
+		}
+		fmt.Fprint(w, r.URL.Path)
+	}))
+	t.Cleanup(up.Close)
+	u := newUp(t, UpstreamSpec{Address: addr(up)})
+	f := retrySvc(t, RetrySpec{Codes: []int{503}}, u)
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	t.Cleanup(tr.CloseIdleConnections)
+	cl := &http.Client{Transport: tr}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				id := fmt.Sprintf("%d-%d", g, i)
+				req, _ := http.NewRequest("GET", f.URL+"/p/"+id, nil)
+				req.Header.Set("X-Id", id)
+				resp, err := cl.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) != "/p/"+id || resp.Header.Get("X-Echo-Id") != id || resp.Header.Get("X-Path") != "/p/"+id {
+					t.Errorf("%s: %d %q %v", id, resp.StatusCode, b, resp.Header)
 					return
 				}
 			}

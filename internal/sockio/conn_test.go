@@ -200,28 +200,6 @@ func TestConnLargeTransfer(t *testing.T) {
 	}
 }
 
-// TestConnNotASocket: without a file descriptor Conn is the connection's
-// own Read and Write.
-func TestConnNotASocket(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	var c Conn
-	c.Init(a)
-	if c.Direct() {
-		t.Fatal("direct on net.Pipe")
-	}
-	go b.Write([]byte("pipe"))
-	buf := make([]byte, 8)
-	if n, err := c.Read(buf); string(buf[:n]) != "pipe" || err != nil {
-		t.Fatalf("Read = %q, %v", buf[:n], err)
-	}
-	go io.Copy(io.Discard, b)
-	if n, err := c.Write([]byte("back")); n != 4 || err != nil {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-}
-
 // TestPeekByte: the idle-connection probe tells "nothing there" (EAGAIN),
 // "a byte waiting" and "closed" apart without consuming anything.
 func TestPeekByte(t *testing.T) {

@@ -149,8 +149,8 @@ func TestWriteDeadline(t *testing.T) {
 	}
 }
 
-// TestNotASocket: on a connection without a file descriptor Write does
-// nothing and says so.
+// TestNotASocket: on a connection without a file descriptor AwaitWriter
+// does nothing and says so, and Conn is the connection's own Read and Write.
 func TestNotASocket(t *testing.T) {
 	c, p := net.Pipe()
 	defer c.Close()
@@ -166,5 +166,20 @@ func TestNotASocket(t *testing.T) {
 	var zero AwaitWriter
 	if n, err := zero.Write([]byte("x")); n != 0 || err != nil {
 		t.Fatalf("zero value: Write = %d, %v", n, err)
+	}
+	// Conn:
+	var sc Conn
+	sc.Init(c)
+	if sc.Direct() {
+		t.Fatal("direct on net.Pipe")
+	}
+	go p.Write([]byte("pipe"))
+	buf := make([]byte, 8)
+	if n, err := sc.Read(buf); string(buf[:n]) != "pipe" || err != nil {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	go io.Copy(io.Discard, p)
+	if n, err := sc.Write([]byte("back")); n != 4 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
 	}
 }

@@ -314,7 +314,7 @@ func (c *leanConn) roundTrip(req *http.Request, ctx context.Context, got1xx info
 		// (A request written here has its deadline from flushAwait.)
 		c.setReadDeadline(time.Now().Add(t.headerTimeout))
 	}
-	res, err := c.readResponse(req, ctx, got1xx)
+	res, lb, err := c.readResponse(req, ctx, got1xx)
 	if err == nil && (werr != nil || t.headerTimeout > 0) {
 		_ = c.nc.SetReadDeadline(time.Time{})
 		if ctx.Err() != nil { // canceled before the deadline was cleared
@@ -345,7 +345,11 @@ func (c *leanConn) roundTrip(req *http.Request, ctx context.Context, got1xx info
 		c.release(keep, stop, wdone)
 		return res, nil
 	}
-	res.Body = &leanBody{c: c, rc: res.Body, stop: stop, wdone: wdone, keep: keep, ctx: ctx}
+	if lb == nil {
+		lb = &leanBody{rc: res.Body}
+	}
+	lb.c, lb.stop, lb.wdone, lb.keep, lb.ctx = c, stop, wdone, keep, ctx
+	res.Body = lb
 	return res, nil
 }
 
@@ -369,26 +373,30 @@ func (c *leanConn) writeAsync(req *http.Request, done chan<- writeResult) {
 
 // readResponse reads the final response header, passing 1xx responses
 // to got1xx or else, as http.Transport does, to the request's
-// httptrace.Got1xxResponse.
-func (c *leanConn) readResponse(req *http.Request, ctx context.Context, got1xx informer) (*http.Response, error) {
+// httptrace.Got1xxResponse. A response the fast path read comes with its
+// body record (lb), allocated with it; for the others lb is nil.
+func (c *leanConn) readResponse(req *http.Request, ctx context.Context, got1xx informer) (res *http.Response, lb *leanBody, err error) {
 	defer func() { c.limit = math.MaxInt64 }()
 	var trace *httptrace.ClientTrace
 	for n1xx := 0; ; {
 		c.limit = maxResponseHeaderBytes
+		if lr := c.readFast(req); lr != nil {
+			return &lr.res, &lr.body, nil
+		}
 		res, err := http.ReadResponse(c.br, req)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		code := res.StatusCode
 		if code >= 200 || code == http.StatusSwitchingProtocols {
-			return res, nil
+			return res, nil, nil
 		}
 		if n1xx++; n1xx > max1xxResponses {
-			return nil, errTooMany1xx
+			return nil, nil, errTooMany1xx
 		}
 		if got1xx != nil {
 			if err := got1xx.got1xx(code, textproto.MIMEHeader(res.Header)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
@@ -397,7 +405,7 @@ func (c *leanConn) readResponse(req *http.Request, ctx context.Context, got1xx i
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(res.Header)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -581,8 +589,9 @@ func writeField(w *bufio.Writer, k, v string) {
 // or broken, it closes the connection. Close may race a blocked Read (it
 // closes the socket, which ends the Read).
 type leanBody struct {
-	c     *leanConn
-	rc    io.ReadCloser // http.ReadResponse's body
+	c      *leanConn
+	rc     io.ReadCloser // http.ReadResponse's body; nil: read c.br directly
+	remain int64         // with rc nil: the body bytes still to read
 	stop  abortReg      // stops the context's abort
 	wdone chan writeResult
 	ctx   context.Context
@@ -597,7 +606,13 @@ func (b *leanBody) Read(p []byte) (int, error) {
 	case 2:
 		return 0, errClosedBody
 	}
-	n, err := b.rc.Read(p)
+	var n int
+	var err error
+	if b.rc != nil {
+		n, err = b.rc.Read(p)
+	} else {
+		n, err = b.readDirect(p)
+	}
 	switch {
 	case err == io.EOF:
 		if b.state.CompareAndSwap(0, 1) {
@@ -622,4 +637,25 @@ func (b *leanBody) Close() error {
 		b.c.release(false, b.stop, b.wdone)
 	}
 	return nil
+}
+
+// readDirect reads a body of known length (b.remain) from the connection,
+// as net/http's body over an io.LimitedReader: the last bytes come with
+// io.EOF, and a connection that ends early is io.ErrUnexpectedEOF.
+func (b *leanBody) readDirect(p []byte) (int, error) {
+	if b.remain <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remain {
+		p = p[:b.remain]
+	}
+	n, err := b.c.br.Read(p)
+	b.remain -= int64(n)
+	if b.remain == 0 {
+		return n, io.EOF
+	}
+	if err == io.EOF { //nolint:errorlint // bufio returns io.EOF itself
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }

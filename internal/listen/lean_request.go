@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/agentgw/agentgateway/internal/httphead"
 	"github.com/agentgw/agentgateway/internal/pipeline"
 	"github.com/agentgw/agentgateway/internal/sockio"
 )
@@ -203,22 +204,32 @@ func (c *leanConn) loop() (connEnd, []byte) {
 			return endClose, nil
 		}
 		raw, _ := c.br.Peek(headLen)
-		c.head = append(c.head[:0], raw...)
-		before := c.br.Buffered()
-		req, err := http.ReadRequest(c.br)
-		consumed := before - c.br.Buffered()
-		if err != nil || !leanEligible(req) || !leanHostOK(c.head) {
-			if consumed > len(c.head) {
-				return endClose, nil // cannot happen: ReadRequest stops at the head's end
+		// The request, its URL and its response writer in one allocation.
+		w := new(response)
+		req := &w.reqStore
+		if httphead.Request(raw, req, &w.urlStore) {
+			_, _ = c.br.Discard(headLen)
+		} else {
+			// Anything but the plainest heads: net/http reads it, and
+			// judges whether the lean path may serve it.
+			c.head = append(c.head[:0], raw...)
+			before := c.br.Buffered()
+			std, err := http.ReadRequest(c.br)
+			consumed := before - c.br.Buffered()
+			if err != nil || !leanEligible(std) || !leanHostOK(c.head) {
+				if consumed > len(c.head) {
+					return endClose, nil // cannot happen: ReadRequest stops at the head's end
+				}
+				return endHandoff, c.replay(c.head[:consumed])
 			}
-			return endHandoff, c.replay(c.head[:consumed])
+			req = std
 		}
 		c.lastPOST = req.Method == "POST"
 		_ = c.rwc.SetReadDeadline(time.Time{})
 		if !c.ls.setIdle(c, false) {
 			return endClose, nil // shutting down: dropped unanswered, like net/http
 		}
-		if end := c.serveRequest(req); end != endHandoff {
+		if end := c.serveRequest(w, req); end != endHandoff {
 			return end, nil
 		}
 	}
@@ -358,11 +369,11 @@ func leanHostOK(head []byte) bool {
 
 // serveRequest runs the handler for req and writes the response. It
 // returns endHandoff to mean "keep the connection for the next request".
-func (c *leanConn) serveRequest(req *http.Request) connEnd {
+func (c *leanConn) serveRequest(w *response, req *http.Request) connEnd {
 	delete(req.Header, "Host")
 	req.RemoteAddr = c.remoteAddr
-	wantsClose := req.Close || hasToken(headerGet(req.Header, "Connection"), "close") // net/http's wantsClose
-	w := &response{c: c, handlerHeader: make(http.Header), contentLength: -1, wantsClose: wantsClose}
+	w.c, w.handlerHeader, w.contentLength = c, make(http.Header), -1
+	w.wantsClose = req.Close || hasToken(headerGet(req.Header, "Connection"), "close") // net/http's wantsClose
 	// The request's context lives in w (no allocation of its own) and has
 	// room for the gateway's per-request record (pipeline.AttachInfo).
 	w.ctx.Init(c.ctx)

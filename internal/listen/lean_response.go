@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"path"
 	"runtime"
 	"strconv"
@@ -57,6 +58,10 @@ type response struct {
 	handlerHeader http.Header
 	trailers      []string
 	ctx           pipeline.RequestContext // the request's context
+	// The request and its URL, when the lean server parsed its head
+	// (internal/httphead); net/http's own otherwise.
+	reqStore http.Request
+	urlStore url.URL
 
 	status              int
 	contentLength       int64 // -1: unknown

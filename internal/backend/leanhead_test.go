@@ -1,0 +1,100 @@
+package backend
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+// TestLeanHeadAsTransport: raw answers, most of them read by the fast
+// path (readFast), come out of the lean client as out of http.Transport:
+// status, header, Close, length, body and whether the body ends in an
+// error; and a connection whose answer was read to its end is reused.
+func TestLeanHeadAsTransport(t *testing.T) {
+	answers := []struct {
+		name, method, raw string
+		fast              bool
+	}{
+		{"content-length", "GET", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello", true},
+		{"empty body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true},
+		{"lower-case keys, repeated", "POST", "HTTP/1.1 201 Created\r\ncontent-length: 2\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\nx-b:  v \r\n\r\nok", true},
+		{"no reason", "GET", "HTTP/1.1 503\r\nContent-Length: 3\r\nRetry-After: 1\r\n\r\nbad", true},
+		{"Connection: close", "GET", "HTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: 4\r\n\r\noops", true},
+		{"Pragma", "GET", "HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nok", true},
+		{"short body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true},
+		{"HEAD", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false},
+		{"chunked", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false},
+		{"until close", "GET", "HTTP/1.1 200 OK\r\n\r\nto the end", false},
+		{"HTTP/1.0", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
+		{"103 then 200", "GET", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
+		{"204", "GET", "HTTP/1.1 204 No Content\r\n\r\n", false},
+		{"bare LF", "GET", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", false},
+		{"two lengths", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", false},
+	}
+	type result struct {
+		Status        string
+		StatusCode    int
+		Header        http.Header
+		Close         bool
+		ContentLength int64
+		Body          string
+		BodyErr       bool
+	}
+	read := func(rt http.RoundTripper, url, method string) result {
+		req := mustReq(t, method, url, nil)
+		res, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s: %v", rt, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		res.Header.Del("Date")
+		return result{res.Status, res.StatusCode, res.Header, res.Close, res.ContentLength, string(b), err != nil}
+	}
+	for _, a := range answers {
+		t.Run(a.name, func(t *testing.T) {
+			srv := newRawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
+				for {
+					if _, err := readReq(br); err != nil {
+						return
+					}
+					_, _ = io.WriteString(c, a.raw)
+					if a.name == "short body" || a.name == "until close" {
+						return
+					}
+				}
+			})
+			tr := &http.Transport{DisableCompression: true}
+			defer tr.CloseIdleConnections()
+			want := read(tr, srv.url(), a.method)
+			st := leanRT(t)
+			got := read(st, srv.url(), a.method)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("lean client:\n got %+v\nwant %+v (http.Transport)", got, want)
+			}
+			if a.fast != readsFast(t, a.raw, a.method) {
+				t.Fatalf("fast path taken = %v, want %v", !a.fast, a.fast)
+			}
+			reusable := !want.Close && !want.BodyErr && a.name != "until close"
+			if n := st.lean.pool(srv.ln.Addr().String()).len(); (n == 1) != reusable {
+				t.Fatalf("%d connections pooled, reusable = %v", n, reusable)
+			}
+		})
+	}
+}
+
+// readsFast reports whether readFast takes raw, answering method.
+func readsFast(t *testing.T, raw, method string) bool {
+	t.Helper()
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go func() { _, _ = io.WriteString(b, raw); b.Close() }()
+	c := &leanConn{nc: a, limit: maxResponseHeaderBytes}
+	c.io.Init(a)
+	c.br = bufio.NewReaderSize(c, leanBufSize)
+	return c.readFast(mustReq(t, method, "http://x/", nil)) != nil
+}

@@ -592,11 +592,11 @@ type leanBody struct {
 	c      *leanConn
 	rc     io.ReadCloser // http.ReadResponse's body; nil: read c.br directly
 	remain int64         // with rc nil: the body bytes still to read
-	stop  abortReg      // stops the context's abort
-	wdone chan writeResult
-	ctx   context.Context
-	keep  bool
-	state atomic.Int32 // 0 open, 1 EOF seen, 2 closed or broken
+	stop   abortReg      // stops the context's abort
+	wdone  chan writeResult
+	ctx    context.Context
+	keep   bool
+	state  atomic.Int32 // 0 open, 1 EOF seen, 2 closed or broken
 }
 
 func (b *leanBody) Read(p []byte) (int, error) {

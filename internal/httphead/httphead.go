@@ -158,7 +158,7 @@ func Response(head []byte, res *http.Response) bool {
 }
 
 // field is one header line's key and value, as offsets into the head.
-type field struct{ k0, k1, v0, v1 int32 }
+type field struct{ k0, k1, v0, v1 int }
 
 // maxFields is the most header lines parsed here; a head with more is
 // left to net/http (clients send 2 to 20).
@@ -173,8 +173,7 @@ type parsed struct {
 	fields [maxFields]field
 }
 
-// maxHead bounds the heads parsed here (offsets are int32); callers read
-// heads of a few KiB.
+// maxHead bounds the heads parsed here; callers read heads of a few KiB.
 const maxHead = 1 << 20
 
 // own copies head into a string the results point into, in one pass:
@@ -211,7 +210,7 @@ func (p *parsed) own(head []byte) bool {
 		if p.n == maxFields {
 			return false
 		}
-		f, ok := headerLine(line, int32(i))
+		f, ok := headerLine(line, i)
 		if !ok {
 			return false
 		}
@@ -219,14 +218,14 @@ func (p *parsed) own(head []byte) bool {
 		p.n++
 		i += j + 1
 	}
-	p.s = unsafe.String(&b[0], n) // b is not written again
+	p.s = unsafe.String(&b[0], n) //nolint:gosec // b is not written again and does not escape otherwise (strings.Builder's way)
 	p.line = p.s[:first-1]
 	return true
 }
 
 // headerLine checks one header line (at offset off of the head),
 // canonicalizes its key in place and locates its key and value.
-func headerLine(line []byte, off int32) (field, bool) {
+func headerLine(line []byte, off int) (field, bool) {
 	k := 0
 	upper := true
 	for ; k < len(line); k++ {
@@ -260,7 +259,7 @@ func headerLine(line []byte, off int32) (field, bool) {
 	for v1 > v0 && (line[v1-1] == ' ' || line[v1-1] == '\t') {
 		v1--
 	}
-	return field{k0: off, k1: off + int32(k), v0: off + int32(v0), v1: off + int32(v1)}, true
+	return field{k0: off, k1: off + k, v0: off + v0, v1: off + v1}, true
 }
 
 // header builds the header map of p, as textproto's ReadMIMEHeader:

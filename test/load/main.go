@@ -677,6 +677,21 @@ func freePorts(ports []int) error {
 // mcpAddrs) an MCP tools/call and initialize. urls are the HTTP bind's,
 // the LLM bind's and the stateless and stateful MCP binds'.
 func startGateway(ctx context.Context, c config, tmp, backendAddr, llmAddr string, mcpAddrs [2]string) (gw *child, urls [4]string, adminURL string, err error) {
+	// The free ports are picked from the ephemeral range, which the
+	// upstreams' and the load tool's own connections also draw from: one
+	// of them can take a picked port before the gateway binds it. Pick
+	// again then.
+	for range 3 {
+		gw, urls, adminURL, err = startGatewayOnce(ctx, c, tmp, backendAddr, llmAddr, mcpAddrs)
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+		log.Printf("a picked port was taken meanwhile; picking again")
+	}
+	return gw, urls, adminURL, err
+}
+
+func startGatewayOnce(ctx context.Context, c config, tmp, backendAddr, llmAddr string, mcpAddrs [2]string) (gw *child, urls [4]string, adminURL string, err error) {
 	var ports [7]int
 	if err := freePorts(ports[:]); err != nil {
 		return nil, urls, "", err

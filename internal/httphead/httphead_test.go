@@ -386,3 +386,49 @@ func TestRequestGenerated(t *testing.T) {
 		t.Fatalf("only %d of the generated heads took the fast path", fast)
 	}
 }
+
+// TestResponseGenerated: structured random response heads, as
+// TestRequestGenerated.
+func TestResponseGenerated(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const pool = "aZ09-._~!$&'()*+,;=:@/?#% \t\"<>\\^`{|}\x01\x7f\r\xc3\xa9"
+	pick := func(n int) string {
+		var b strings.Builder
+		for range rng.IntN(n) {
+			b.WriteByte(pool[rng.IntN(len(pool))])
+		}
+		return b.String()
+	}
+	keys := []string{"content-length", "Content-Length", "connection", "Transfer-Encoding", "pragma", "Cache-Control", "set-cookie", "Trailer", "x" + pick(4)}
+	fast := 0
+	for range 50000 {
+		var b strings.Builder
+		b.WriteString([]string{"HTTP/1.1 ", "HTTP/1.0 ", "HTTP/1.1  ", "http/1.1 "}[rng.IntN(4)])
+		b.WriteString([]string{"200", "201", "204", "304", "101", "404", "503", "599", "600", "2x0", "99"}[rng.IntN(11)])
+		b.WriteString([]string{"", " OK", " ", " " + pick(10)}[rng.IntN(4)] + "\r\n")
+		for range rng.IntN(5) {
+			k := keys[rng.IntN(len(keys))]
+			v := pick(8)
+			switch k {
+			case "content-length", "Content-Length":
+				v = []string{"0", "12", " 7 ", "0012", "", "-1", "1,1"}[rng.IntN(7)]
+			case "connection":
+				v = []string{"close", "keep-alive", "Close, x", v}[rng.IntN(4)]
+			case "pragma":
+				v = "no-cache"
+			}
+			b.WriteString(k + ":" + v + "\r\n")
+		}
+		if rng.IntN(2) == 0 {
+			b.WriteString("Content-Length: 3\r\n")
+		}
+		b.WriteString("\r\n")
+		if checkResponse(t, []byte(b.String())) {
+			fast++
+		}
+	}
+	t.Logf("%d of 50000 generated heads took the fast path", fast)
+	if fast < 1000 {
+		t.Fatalf("only %d of the generated heads took the fast path", fast)
+	}
+}

@@ -25,7 +25,7 @@ const maxJSONDepth = 128
 // what is not JSON-RPC with a JSON-RPC error, records the access-log
 // fields and puts the body back for the SDK.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]jsonrpc.Message, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := pipeline.ReadAllSized(http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength, MaxBodyBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

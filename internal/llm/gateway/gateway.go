@@ -275,26 +275,7 @@ func writeError(w http.ResponseWriter, r *http.Request, f llm.Format, e *llm.Err
 	_, _ = w.Write(body)
 }
 
-// readAllSized is io.ReadAll with the buffer sized from a known
-// Content-Length (one allocation instead of the doubling ones); n above
-// limit or unknown (-1) falls back to growing.
+// readAllSized is pipeline.ReadAllSized (shared with the MCP gateway).
 func readAllSized(r io.Reader, n, limit int64) ([]byte, error) {
-	if n <= 0 || n > limit {
-		return io.ReadAll(r)
-	}
-	b := make([]byte, 0, n+1) // +1: io.ReadAll-style EOF probe without a regrow
-	for {
-		m, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			rest, err := io.ReadAll(r)
-			return append(b, rest...), err
-		}
-	}
+	return pipeline.ReadAllSized(r, n, limit)
 }

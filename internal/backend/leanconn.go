@@ -592,11 +592,15 @@ type leanBody struct {
 	c      *leanConn
 	rc     io.ReadCloser // http.ReadResponse's body; nil: read c.br directly
 	remain int64         // with rc nil: the body bytes still to read
-	stop   abortReg      // stops the context's abort
-	wdone  chan writeResult
-	ctx    context.Context
-	keep   bool
-	state  atomic.Int32 // 0 open, 1 EOF seen, 2 closed or broken
+	// With rc nil, a chunked body: its reader, and the response whose
+	// Trailer the trailer section fills.
+	chunked io.Reader
+	res     *http.Response
+	stop    abortReg // stops the context's abort
+	wdone   chan writeResult
+	ctx     context.Context
+	keep    bool
+	state   atomic.Int32 // 0 open, 1 EOF seen, 2 closed or broken
 }
 
 func (b *leanBody) Read(p []byte) (int, error) {
@@ -608,9 +612,12 @@ func (b *leanBody) Read(p []byte) (int, error) {
 	}
 	var n int
 	var err error
-	if b.rc != nil {
+	switch {
+	case b.rc != nil:
 		n, err = b.rc.Read(p)
-	} else {
+	case b.chunked != nil:
+		n, err = b.readChunked(p)
+	default:
 		n, err = b.readDirect(p)
 	}
 	switch {

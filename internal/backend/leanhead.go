@@ -1,8 +1,14 @@
 package backend
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
+	"io"
+	"maps"
 	"net/http"
+	"net/http/httputil"
+	"net/textproto"
 
 	"github.com/agentgw/agentgateway/internal/httphead"
 )
@@ -15,7 +21,8 @@ type leanResponse struct {
 }
 
 // readFast reads a plain response head (httphead.Response: HTTP/1.1, a
-// final status, one Content-Length) to a request other than HEAD. For
+// final status, one Content-Length or chunked) to a request other than
+// HEAD. For
 // anything else it returns nil with nothing consumed, and
 // http.ReadResponse reads the same bytes.
 func (c *leanConn) readFast(req *http.Request) *leanResponse {
@@ -34,13 +41,78 @@ func (c *leanConn) readFast(req *http.Request) *leanResponse {
 	_, _ = c.br.Discard(n)
 	lr := &leanResponse{res: res}
 	lr.res.Request = req
-	if lr.res.ContentLength == 0 {
+	switch {
+	case lr.res.ContentLength == 0:
 		lr.res.Body = http.NoBody
-	} else {
+	case lr.res.ContentLength < 0: // chunked
+		lr.body.chunked = httputil.NewChunkedReader(c.br)
+		lr.body.res = &lr.res
+		lr.res.Body = &lr.body
+	default:
 		lr.body.remain = lr.res.ContentLength
 		lr.res.Body = &lr.body
 	}
 	return lr
+}
+
+// readChunked reads a chunked body, and at its end the trailer section,
+// as net/http's body does: trailer fields go to the response's Trailer
+// (announced or not), and a broken trailer section is the read's error.
+func (b *leanBody) readChunked(p []byte) (int, error) {
+	n, err := b.chunked.Read(p)
+	if err == io.EOF { //nolint:errorlint // the chunked reader returns io.EOF itself
+		if terr := b.readTrailer(); terr != nil {
+			return n, terr
+		}
+	}
+	return n, err
+}
+
+var errTrailerEOF = errors.New("http: unexpected EOF reading trailer") // net/http's words
+
+// readTrailer is net/http's (*body).readTrailer.
+func (b *leanBody) readTrailer() error {
+	br := b.c.br
+	buf, err := br.Peek(2)
+	if len(buf) == 2 && buf[0] == '\r' && buf[1] == '\n' {
+		_, _ = br.Discard(2)
+		return nil
+	}
+	if len(buf) < 2 {
+		return errTrailerEOF
+	}
+	if err != nil {
+		return err
+	}
+	// The trailer section must end within the buffer (net/http's bound).
+	if !seeUpcomingDoubleCRLF(br) {
+		return errors.New("http: suspiciously long trailer after chunked body")
+	}
+	hdr, err := textproto.NewReader(br).ReadMIMEHeader()
+	if err != nil {
+		if err == io.EOF { //nolint:errorlint // as net/http
+			return errTrailerEOF
+		}
+		return err
+	}
+	if b.res.Trailer == nil {
+		b.res.Trailer = http.Header(hdr)
+	} else {
+		maps.Copy(b.res.Trailer, http.Header(hdr))
+	}
+	return nil
+}
+
+func seeUpcomingDoubleCRLF(r *bufio.Reader) bool {
+	for n := 4; ; n++ {
+		buf, err := r.Peek(n)
+		if bytes.HasSuffix(buf, []byte("\r\n\r\n")) {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
 }
 
 // headLen waits until the reader holds a whole head and returns its

@@ -96,11 +96,14 @@ func Request(head []byte, req *http.Request, u *url.URL) bool {
 }
 
 // Response parses head, a whole response head, into res as
-// http.ReadResponse would, for a response with a body of known length:
-// HTTP/1.1, a three-digit status from 200 to 599 other than 204 and 304,
-// exactly one Content-Length and no Transfer-Encoding. (The caller
-// knows the request was not HEAD.) res.Body and res.Request are left for
-// the caller. It reports false for anything else.
+// http.ReadResponse would, for a response with a delimited body: HTTP/1.1,
+// a three-digit status from 200 to 599 other than 204 and 304, and either
+// exactly one Content-Length and no Transfer-Encoding, or one
+// "Transfer-Encoding: chunked" without Content-Length or Trailer
+// (res.ContentLength -1, res.TransferEncoding ["chunked"]; the caller
+// reads the chunked body and its trailer section). (The caller knows the
+// request was not HEAD.) res.Body and res.Request are left for the
+// caller. It reports false for anything else.
 func Response(head []byte, res *http.Response) bool {
 	var p parsed
 	if !p.own(head) {
@@ -128,16 +131,24 @@ func Response(head []byte, res *http.Response) bool {
 		return false
 	}
 	h := p.header()
-	if _, ok := h["Transfer-Encoding"]; ok {
-		return false
-	}
-	cl, ok := h["Content-Length"]
-	if !ok {
-		return false // delimited by the connection's close: net/http's way
-	}
-	n, ok := contentLength(cl)
-	if !ok {
-		return false
+	var n int64
+	var te []string
+	if v, ok := h["Transfer-Encoding"]; ok {
+		_, hasCL := h["Content-Length"]
+		_, hasTrailer := h["Trailer"]
+		if len(v) != 1 || !asciiEqualFold(v[0], "chunked") || hasCL || hasTrailer {
+			return false
+		}
+		delete(h, "Transfer-Encoding") // as http.ReadResponse
+		n, te = -1, chunked
+	} else {
+		cl, ok := h["Content-Length"]
+		if !ok {
+			return false // delimited by the connection's close: net/http's way
+		}
+		if n, ok = contentLength(cl); !ok {
+			return false
+		}
 	}
 	fixPragmaCacheControl(h)
 	closing := httpguts.HeaderValuesContainsToken(h["Connection"], "close")
@@ -150,9 +161,33 @@ func Response(head []byte, res *http.Response) bool {
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        h,
-		ContentLength: n,
-		Close:         closing,
+		Header:           h,
+		ContentLength:    n,
+		TransferEncoding: te,
+		Close:            closing,
+	}
+	return true
+}
+
+// chunked is Response.TransferEncoding of every chunked response parsed
+// here (shared: nothing writes into it).
+var chunked = []string{"chunked"}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
 	}
 	return true
 }

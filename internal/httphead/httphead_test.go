@@ -186,11 +186,17 @@ var upstreamResponses = []struct{ name, head string }{
 	{"Pragma", "HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\n"},
 	{"Trailer without chunking", "HTTP/1.1 200 OK\r\nTrailer: X-T\r\nContent-Length: 2\r\n\r\n"},
 	{"reason with odd bytes", "HTTP/1.1 299 fine\tby\rme \r\nContent-Length: 2\r\n\r\n"},
+	{"chunked SSE (go-sdk MCP server)", "HTTP/1.1 200 OK\r\nCache-Control: no-cache, no-transform\r\nConnection: keep-alive\r\nContent-Type: text/event-stream\r\nDate: Sun, 06 Dec 2026 13:06:03 GMT\r\nTransfer-Encoding: chunked\r\n\r\n"},
+	{"Chunked, any case", "HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\n\r\n"},
 }
 
 var otherResponses = []string{
 	"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n",
-	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n",
 	"HTTP/1.1 200 OK\r\n\r\n",
 	"HTTP/1.1 204 No Content\r\n\r\n",
 	"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
@@ -245,13 +251,13 @@ func checkResponse(t *testing.T, head []byte) bool {
 	if res.Status != std.Status || res.StatusCode != std.StatusCode || res.Proto != std.Proto ||
 		res.ProtoMajor != std.ProtoMajor || res.ProtoMinor != std.ProtoMinor ||
 		res.ContentLength != std.ContentLength || res.Close != std.Close ||
-		std.TransferEncoding != nil || std.Trailer != nil || std.Uncompressed {
+		!reflect.DeepEqual(res.TransferEncoding, std.TransferEncoding) || std.Trailer != nil || std.Uncompressed {
 		t.Fatalf("%q:\n got %+v\nwant %+v", head, res, *std)
 	}
 	if !reflect.DeepEqual(res.Header, std.Header) {
 		t.Fatalf("%q: header\n got %#v\nwant %#v", head, res.Header, std.Header)
 	}
-	if (std.ContentLength == 0) != (std.Body == http.NoBody) {
+	if (std.ContentLength == 0) != (std.Body == http.NoBody) || (std.ContentLength < 0) != (res.TransferEncoding != nil) {
 		t.Fatalf("%q: body %T for length %d", head, std.Body, std.ContentLength)
 	}
 	return true
@@ -399,7 +405,7 @@ func TestResponseGenerated(t *testing.T) {
 		}
 		return b.String()
 	}
-	keys := []string{"content-length", "Content-Length", "connection", "Transfer-Encoding", "pragma", "Cache-Control", "set-cookie", "Trailer", "x" + pick(4)}
+	keys := []string{"content-length", "Content-Length", "connection", "Transfer-Encoding", "transfer-encoding", "pragma", "Cache-Control", "set-cookie", "Trailer", "x" + pick(4)}
 	fast := 0
 	for range 50000 {
 		var b strings.Builder
@@ -414,6 +420,8 @@ func TestResponseGenerated(t *testing.T) {
 				v = []string{"0", "12", " 7 ", "0012", "", "-1", "1,1"}[rng.IntN(7)]
 			case "connection":
 				v = []string{"close", "keep-alive", "Close, x", v}[rng.IntN(4)]
+			case "Transfer-Encoding", "transfer-encoding":
+				v = []string{"chunked", " Chunked ", "gzip", "chunked, gzip", v}[rng.IntN(5)]
 			case "pragma":
 				v = "no-cache"
 			}

@@ -156,11 +156,11 @@ func Response(head []byte, res *http.Response) bool {
 		delete(h, "Connection") // http.ReadResponse does the same
 	}
 	*res = http.Response{
-		Status:        status,
-		StatusCode:    code,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
+		Status:           status,
+		StatusCode:       code,
+		Proto:            "HTTP/1.1",
+		ProtoMajor:       1,
+		ProtoMinor:       1,
 		Header:           h,
 		ContentLength:    n,
 		TransferEncoding: te,

@@ -109,25 +109,9 @@ func Response(head []byte, res *http.Response) bool {
 	if !p.own(head) {
 		return false
 	}
-	line := p.line
-	// HTTP/1.1 SP 3DIGIT [SP reason]
-	const proto = "HTTP/1.1 "
-	if len(line) < len(proto)+3 || line[:len(proto)] != proto {
-		return false
-	}
-	status := line[len(proto):]
-	code := 0
-	for i := range 3 {
-		d := status[i]
-		if d < '0' || d > '9' {
-			return false
-		}
-		code = code*10 + int(d-'0')
-	}
-	if len(status) > 3 && status[3] != ' ' {
-		return false
-	}
-	if code < 200 || code > 599 || code == 204 || code == 304 {
+	status := p.line[min(len(p.line), len(statusProto)):]
+	code, ok := statusLine(p.line)
+	if !ok {
 		return false
 	}
 	h := p.header()
@@ -167,6 +151,32 @@ func Response(head []byte, res *http.Response) bool {
 		Close:            closing,
 	}
 	return true
+}
+
+const statusProto = "HTTP/1.1 "
+
+// statusLine reads a status line Response accepts: "HTTP/1.1", a space,
+// three digits, then the end or a space and the reason; a final status
+// from 200 to 599 other than 204 and 304.
+func statusLine(line string) (code int, ok bool) {
+	if len(line) < len(statusProto)+3 || line[:len(statusProto)] != statusProto {
+		return 0, false
+	}
+	status := line[len(statusProto):]
+	for i := range 3 {
+		d := status[i]
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		code = code*10 + int(d-'0')
+	}
+	if len(status) > 3 && status[3] != ' ' {
+		return 0, false
+	}
+	if code < 200 || code > 599 || code == 204 || code == 304 {
+		return 0, false
+	}
+	return code, true
 }
 
 // chunked is Response.TransferEncoding of every chunked response parsed
@@ -403,14 +413,15 @@ func isPathByte(c byte) bool  { return pathSet.has(c) }
 func validValueByte(c byte) bool { return c >= 0x80 || c == '\t' || (c >= 0x20 && c != 0x7f) }
 
 // ResponseLine reports whether line (without its line end) may be part
-// of a head Response accepts: the status line when status is set (its
-// start, "HTTP/1.1 "), else a header line (a token key, a colon and
+// of a head Response accepts: the status line when status is set, else a
+// header line (a token key, a colon and
 // value bytes). A reader that waits for a whole head checks each line as
 // it arrives and stops at the first that is not, where net/http stops too
 // (with an error).
 func ResponseLine(line []byte, status bool) bool {
 	if status {
-		return len(line) >= 9 && string(line[:9]) == "HTTP/1.1 "
+		_, ok := statusLine(string(line))
+		return ok
 	}
 	k := 0
 	for k < len(line) && line[k] != ':' {

@@ -440,3 +440,34 @@ func TestResponseGenerated(t *testing.T) {
 		t.Fatalf("only %d of the generated heads took the fast path", fast)
 	}
 }
+
+// ResponseLine takes a status line exactly when Response would.
+func TestResponseLine(t *testing.T) {
+	for _, tc := range []struct {
+		line   string
+		status bool
+		want   bool
+	}{
+		{"HTTP/1.1 200 OK", true, true},
+		{"HTTP/1.1 503", true, true},
+		{"HTTP/1.1 299 any reason at all", true, true},
+		{"HTTP/1.1 abc", true, false},
+		{"HTTP/1.1 2000 OK", true, false},
+		{"HTTP/1.1 20", true, false},
+		{"HTTP/1.1 100 Continue", true, false}, // 1xx: net/http reads it
+		{"HTTP/1.1 204 No Content", true, false},
+		{"HTTP/1.1 304 Not Modified", true, false},
+		{"HTTP/1.0 200 OK", true, false},
+		{"SSH-2.0-OpenSSH", true, false},
+		{"Content-Length: 5", false, true},
+		{"X-Empty:", false, true},
+		{"X A: b", false, false},
+		{" folded", false, false},
+		{"X-A: a\x01b", false, false},
+		{"no colon", false, false},
+	} {
+		if got := ResponseLine([]byte(tc.line), tc.status); got != tc.want {
+			t.Errorf("ResponseLine(%q, %v) = %v, want %v", tc.line, tc.status, got, tc.want)
+		}
+	}
+}

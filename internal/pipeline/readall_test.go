@@ -38,3 +38,14 @@ func TestReadAllSized(t *testing.T) {
 		})
 	}
 }
+
+// A body longer than 64 KiB grows to its declared length as it arrives.
+func TestReadAllSizedLarge(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640,000 bytes
+	for _, n := range []int64{int64(len(body)), int64(len(body)) - 1000, int64(len(body)) + 1000} {
+		got, err := ReadAllSized(iotest.HalfReader(bytes.NewReader(body)), n, 1<<30)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("declared %d: got %d bytes, %v", n, len(got), err)
+		}
+	}
+}

@@ -57,27 +57,28 @@ func Request(head []byte, req *http.Request, u *url.URL) bool {
 	if !parseTarget(target, u) {
 		return false
 	}
-	h := p.header()
-	hosts := h["Host"]
-	if len(hosts) != 1 || !httpguts.ValidHostHeader(hosts[0]) {
+	// Decided on the fields before the header map is built.
+	nHost, host := p.count("Host")
+	if nHost != 1 || !httpguts.ValidHostHeader(host) {
 		return false
 	}
-	if _, ok := h["Upgrade"]; ok {
+	if u, _ := p.count("Upgrade"); u > 0 {
 		return false
 	}
-	if _, ok := h["Expect"]; ok {
+	if e, _ := p.count("Expect"); e > 0 {
 		return false
 	}
-	if _, ok := h["Transfer-Encoding"]; ok {
+	if t, _ := p.count("Transfer-Encoding"); t > 0 {
 		return false
 	}
 	var n int64
-	if cl, ok := h["Content-Length"]; ok {
-		if n, ok = contentLength(cl); !ok {
+	if nCL, cl := p.count("Content-Length"); nCL > 0 {
+		var ok bool
+		if n, ok = contentLength(nCL, cl); !ok {
 			return false
 		}
 	}
-	host := hosts[0]
+	h := p.header()
 	delete(h, "Host") // as http.ReadRequest
 	fixPragmaCacheControl(h)
 	*req = http.Request{
@@ -114,25 +115,28 @@ func Response(head []byte, res *http.Response) bool {
 	if !ok {
 		return false
 	}
-	h := p.header()
+	// Decided on the fields before the header map is built.
 	var n int64
 	var te []string
-	if v, ok := h["Transfer-Encoding"]; ok {
-		_, hasCL := h["Content-Length"]
-		_, hasTrailer := h["Trailer"]
-		if len(v) != 1 || !asciiEqualFold(v[0], "chunked") || hasCL || hasTrailer {
+	nTE, v := p.count("Transfer-Encoding")
+	nCL, cl := p.count("Content-Length")
+	if nTE > 0 {
+		nTrailer, _ := p.count("Trailer")
+		if nTE != 1 || !asciiEqualFold(v, "chunked") || nCL > 0 || nTrailer > 0 {
 			return false
 		}
-		delete(h, "Transfer-Encoding") // as http.ReadResponse
 		n, te = -1, chunked
 	} else {
-		cl, ok := h["Content-Length"]
-		if !ok {
+		if nCL == 0 {
 			return false // delimited by the connection's close: net/http's way
 		}
-		if n, ok = contentLength(cl); !ok {
+		if n, ok = contentLength(nCL, cl); !ok {
 			return false
 		}
+	}
+	h := p.header()
+	if te != nil {
+		delete(h, "Transfer-Encoding") // as http.ReadResponse
 	}
 	fixPragmaCacheControl(h)
 	closing := httpguts.HeaderValuesContainsToken(h["Connection"], "close")
@@ -307,6 +311,20 @@ func headerLine(line []byte, off int) (field, bool) {
 	return field{k0: off, k1: off + k, v0: off + v0, v1: off + v1}, true
 }
 
+// count reports how many fields of p have the canonical key, and the
+// first one's value.
+func (p *parsed) count(key string) (n int, first string) {
+	for _, f := range p.fields[:p.n] {
+		if f.k1-f.k0 == len(key) && p.s[f.k0:f.k1] == key {
+			if n == 0 {
+				first = p.s[f.v0:f.v1]
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
 // header builds the header map of p, as textproto's ReadMIMEHeader:
 // repeated keys keep their values in order; single values share one
 // backing slice.
@@ -328,15 +346,16 @@ func (p *parsed) header() http.Header {
 	return h
 }
 
-// contentLength reads the one Content-Length value net/http reads the
-// same way: 1 to 18 digits (two values, even equal ones, are left to it).
-func contentLength(vv []string) (int64, bool) {
-	if len(vv) != 1 || len(vv[0]) == 0 || len(vv[0]) > 18 {
+// contentLength reads the one Content-Length value (of count) net/http
+// reads the same way: 1 to 18 digits (two values, even equal ones, are
+// left to it).
+func contentLength(count int, v string) (int64, bool) {
+	if count != 1 || len(v) == 0 || len(v) > 18 {
 		return 0, false
 	}
 	var n int64
-	for i := 0; i < len(vv[0]); i++ {
-		d := vv[0][i]
+	for i := 0; i < len(v); i++ {
+		d := v[i]
 		if d < '0' || d > '9' {
 			return 0, false
 		}

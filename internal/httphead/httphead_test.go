@@ -471,3 +471,27 @@ func TestResponseLine(t *testing.T) {
 		}
 	}
 }
+
+// A head left to net/http costs at most its copy: the framing and the
+// lean-path rules are decided before the header map is built.
+func TestRefusedHeadAllocatesLittle(t *testing.T) {
+	res := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: gzip, chunked\r\nX-A: 1\r\n\r\n")
+	req := []byte("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-A: 1\r\n\r\n")
+	if n := testing.AllocsPerRun(100, func() {
+		var r http.Response
+		if Response(res, &r) {
+			t.Fatal("parsed")
+		}
+	}); n > 1 {
+		t.Errorf("refused response head: %.0f allocations, want at most 1", n)
+	}
+	var r http.Request
+	var u url.URL // (the lean server's are in a record it allocates anyway)
+	if n := testing.AllocsPerRun(100, func() {
+		if Request(req, &r, &u) {
+			t.Fatal("parsed")
+		}
+	}); n > 1 {
+		t.Errorf("refused request head: %.0f allocations, want at most 1", n)
+	}
+}

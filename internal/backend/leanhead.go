@@ -22,8 +22,7 @@ type leanResponse struct {
 
 // readFast reads a plain response head (httphead.Response: HTTP/1.1, a
 // final status, one Content-Length or chunked) to a request other than
-// HEAD. For
-// anything else it returns nil with nothing consumed, and
+// HEAD. For anything else it returns nil with nothing consumed, and
 // http.ReadResponse reads the same bytes.
 func (c *leanConn) readFast(req *http.Request) *leanResponse {
 	if req.Method == http.MethodHead {

@@ -15,6 +15,10 @@ var respBufs = sync.Pool{New: func() any { return new([]byte) }}
 // maxPooledResp is the largest buffer kept for reuse.
 const maxPooledResp = 64 << 10
 
+// maxUpfrontResp bounds what readPooled allocates on an upstream's
+// declared Content-Length before the bytes have come.
+const maxUpfrontResp = 64 << 10
+
 // readPooled reads r to EOF into a pooled buffer, sized from n (a
 // Content-Length, -1 if unknown) like readAllSized, and returns it in *bp.
 // Pass bp to releaseResp when nothing refers to the bytes any more.
@@ -23,7 +27,9 @@ func readPooled(r io.Reader, n, limit int64) (bp *[]byte, err error) {
 	bp = respBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	if n > 0 && n < MaxResponseBytes && int64(cap(b)) < n+1 {
-		b = make([]byte, 0, n+1) // +1: the EOF probe without a regrow
+		// +1: the EOF probe without a regrow. At most 64 KiB on the
+		// declared length alone: the rest grows as the bytes come.
+		b = make([]byte, 0, min(n+1, maxUpfrontResp))
 	}
 	for {
 		if int64(len(b)) >= limit {

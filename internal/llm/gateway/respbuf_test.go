@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -25,6 +26,7 @@ func TestReadPooled(t *testing.T) {
 		{"empty", strings.NewReader(""), 0, "", false},
 		{"one byte at a time", iotest.OneByteReader(strings.NewReader(`{"id":"c"}`)), -1, `{"id":"c"}`, false},
 		{"larger than the pooled cap", strings.NewReader(big), -1, big, false},
+		{"declared length above the up-front cap", iotest.HalfReader(strings.NewReader(big)), int64(len(big)), big, false},
 		{"read error", io.MultiReader(strings.NewReader("par"), iotest.ErrReader(errors.New("boom"))), -1, "par", true},
 	}
 	for _, tt := range tests {
@@ -39,6 +41,19 @@ func TestReadPooled(t *testing.T) {
 			releaseResp(bp)
 		})
 	}
+}
+
+// An upstream that declares a large Content-Length and sends nothing does
+// not make readPooled allocate it.
+func TestReadPooledDeclaredLengthNotTrusted(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	bp, _ := readPooled(iotest.ErrReader(errors.New("quiet")), 8<<20, MaxResponseBytes+1)
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got >= 1<<20 {
+		t.Fatalf("%d bytes allocated for an answer that sent nothing (declared 8 MiB)", got)
+	}
+	releaseResp(bp)
 }
 
 // A buffer handed back is reused, and a reused buffer holds only the new

@@ -105,7 +105,7 @@ func (b *leanBody) readTrailer() error {
 func seeUpcomingDoubleCRLF(r *bufio.Reader) bool {
 	for n := 4; ; n++ {
 		buf, err := r.Peek(n)
-		if bytes.HasSuffix(buf, []byte("\r\n\r\n")) {
+		if bytes.HasSuffix(buf, headEnd) {
 			return true
 		}
 		if err != nil {
@@ -117,30 +117,29 @@ func seeUpcomingDoubleCRLF(r *bufio.Reader) bool {
 // headLen waits until the reader holds a whole head and returns its
 // length. It returns 0, for net/http to read the head (or meet the same
 // error), when the head is larger than the buffer, the read fails, or a
-// line is not one httphead.Response accepts: net/http fails at that line
-// without waiting for more (an upstream that is not an HTTP server, a
-// banner on connect).
+// line of a head still incomplete is not one httphead.Response accepts:
+// net/http fails at that line without waiting for more (an upstream that
+// is not an HTTP server, a banner on connect). A head already whole is
+// checked once, by httphead.Response.
 func (c *leanConn) headLen() int {
-	start := 0 // of the first line not checked yet
+	searched, checked := 0, 0 // bytes searched for the end; lines checked
 	for {
 		n := c.br.Buffered()
 		buf, _ := c.br.Peek(n)
+		if i := bytes.Index(buf[searched:], headEnd); i >= 0 {
+			return searched + i + len(headEnd)
+		}
+		searched = max(n-len(headEnd)+1, 0)
 		for {
-			i := bytes.IndexByte(buf[start:], '\n')
+			i := bytes.IndexByte(buf[checked:], '\n')
 			if i < 0 {
 				break
 			}
-			end := start + i
-			if end == 0 || buf[end-1] != '\r' {
-				return 0 // bare LF
+			end := checked + i
+			if end == 0 || buf[end-1] != '\r' || !httphead.ResponseLine(buf[checked:end-1], checked == 0) {
+				return 0 // a bare LF, or a line net/http refuses
 			}
-			if end-1 == start {
-				return end + 1 // the empty line
-			}
-			if !httphead.ResponseLine(buf[start:end-1], start == 0) {
-				return 0
-			}
-			start = end + 1
+			checked = end + 1
 		}
 		if n == c.br.Size() {
 			return 0
@@ -150,3 +149,5 @@ func (c *leanConn) headLen() int {
 		}
 	}
 }
+
+var headEnd = []byte("\r\n\r\n")

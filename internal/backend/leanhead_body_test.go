@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,23 +39,14 @@ func TestLeanReadDirectAsNetHTTP(t *testing.T) {
 	for _, raw := range raws {
 		for _, sz := range sizes {
 			for _, step := range []int{1, 3, 1000} {
-				a, b := net.Pipe()
-				go func() {
-					for i := 0; i < len(raw); i += step {
-						_, _ = io.WriteString(b, raw[i:min(i+step, len(raw))])
-					}
-					b.Close()
-				}()
-				c := &leanConn{nc: a, limit: maxResponseHeaderBytes}
-				c.io.Init(a)
-				c.br = bufio.NewReaderSize(c, leanBufSize)
+				c := pipeLeanConn(raw, step)
 				lr := c.readFast(mustReq(t, "GET", "http://x/", nil))
 				if lr == nil {
 					t.Fatal("not fast")
 				}
 				lr.body.c = c
 				got := readSteps(readerFunc(lr.body.readDirect), sz)
-				a.Close()
+				c.close()
 				std, _ := http.ReadResponse(bufio.NewReader(&stepReader{s: raw, step: step}), &http.Request{Method: "GET"})
 				want := readSteps(std.Body, sz)
 				if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,16 +38,7 @@ func TestLeanChunkedReadsAsNetHTTP(t *testing.T) {
 		raw := head + body
 		for _, sz := range sizes {
 			for _, step := range []int{1, 5, 10000} {
-				a, b := net.Pipe()
-				go func() {
-					for i := 0; i < len(raw); i += step {
-						_, _ = io.WriteString(b, raw[i:min(i+step, len(raw))])
-					}
-					b.Close()
-				}()
-				c := &leanConn{nc: a, limit: maxResponseHeaderBytes}
-				c.io.Init(a)
-				c.br = bufio.NewReaderSize(c, leanBufSize)
+				c := pipeLeanConn(raw, step)
 				lr := c.readFast(mustReq(t, "GET", "http://x/", nil))
 				if lr == nil {
 					t.Fatal("not fast")
@@ -64,7 +54,7 @@ func TestLeanChunkedReadsAsNetHTTP(t *testing.T) {
 				}
 				gotTr := fmt.Sprint(lr.res.Trailer)
 				rest, _ := io.ReadAll(c.br)
-				a.Close()
+				c.close()
 				br := bufio.NewReaderSize(&stepReader{s: raw, step: step}, 4096)
 				std, err := http.ReadResponse(br, &http.Request{Method: "GET"})
 				if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -15,17 +14,8 @@ import (
 // and returns what readFast read, and the bytes left for net/http.
 func readFastFrom(t *testing.T, raw string, step int) (*leanResponse, string) {
 	t.Helper()
-	a, b := net.Pipe()
-	defer a.Close()
-	go func() {
-		for i := 0; i < len(raw); i += step {
-			_, _ = io.WriteString(b, raw[i:min(i+step, len(raw))])
-		}
-		b.Close()
-	}()
-	c := &leanConn{nc: a, limit: maxResponseHeaderBytes}
-	c.io.Init(a)
-	c.br = bufio.NewReaderSize(c, leanBufSize)
+	c := pipeLeanConn(raw, step)
+	defer c.close()
 	lr := c.readFast(mustReq(t, "GET", "http://x/", nil))
 	if lr != nil && lr.res.ContentLength > 0 {
 		lr.body.c = c

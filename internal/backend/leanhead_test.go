@@ -102,12 +102,23 @@ func TestLeanHeadAsTransport(t *testing.T) {
 // readsFast reports whether readFast takes raw, answering method.
 func readsFast(t *testing.T, raw, method string) bool {
 	t.Helper()
+	c := pipeLeanConn(raw, len(raw))
+	defer c.close()
+	return c.readFast(mustReq(t, method, "http://x/", nil)) != nil
+}
+
+// pipeLeanConn is a lean connection over a pipe whose far end writes raw
+// in pieces of step bytes, then closes. The caller closes c.
+func pipeLeanConn(raw string, step int) *leanConn {
 	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	go func() { _, _ = io.WriteString(b, raw); b.Close() }()
+	go func() {
+		for i := 0; i < len(raw); i += step {
+			_, _ = io.WriteString(b, raw[i:min(i+step, len(raw))])
+		}
+		b.Close()
+	}()
 	c := &leanConn{nc: a, limit: maxResponseHeaderBytes}
 	c.io.Init(a)
 	c.br = bufio.NewReaderSize(c, leanBufSize)
-	return c.readFast(mustReq(t, method, "http://x/", nil)) != nil
+	return c
 }

@@ -122,7 +122,7 @@ func Response(head []byte, res *http.Response) bool {
 	nCL, cl := p.count("Content-Length")
 	if nTE > 0 {
 		nTrailer, _ := p.count("Trailer")
-		if nTE != 1 || !asciiEqualFold(v, "chunked") || nCL > 0 || nTrailer > 0 {
+		if nTE != 1 || !EqualFoldASCII(v, "chunked") || nCL > 0 || nTrailer > 0 {
 			return false
 		}
 		n, te = -1, chunked
@@ -187,7 +187,10 @@ func statusLine(line string) (code int, ok bool) {
 // here (shared: nothing writes into it).
 var chunked = []string{"chunked"}
 
-func asciiEqualFold(a, b string) bool {
+// EqualFoldASCII reports whether a and b are equal under ASCII case
+// folding only (HTTP tokens; strings.EqualFold would also fold 'K' and
+// the Kelvin sign, which net/http does not).
+func EqualFoldASCII(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}

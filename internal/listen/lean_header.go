@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/agentgw/agentgateway/internal/httphead"
 )
 
 // Header helpers of the lean response writer, each matching net/http's
@@ -124,30 +126,11 @@ func hasToken(v, token string) bool {
 		if end := sp + len(token); end != len(v) && !isTokenBoundary(v[end]) {
 			continue
 		}
-		if asciiEqualFold(v[sp:sp+len(token)], token) {
+		if httphead.EqualFoldASCII(v[sp:sp+len(token)], token) {
 			return true
 		}
 	}
 	return false
-}
-
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 func isTokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }

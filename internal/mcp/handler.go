@@ -282,6 +282,7 @@ func (h *Handler) serveGET(w http.ResponseWriter, r *http.Request) {
 	}
 	s.release() // a stream does not keep the session from idling out
 	pipeline.InfoFrom(r.Context()).AddField("mcp.session.id", fingerprint(sid))
+	s.listen(r.Context())
 	s.sh.ServeHTTP(w, r)
 }
 
@@ -491,6 +492,7 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request) {
 	id := rand.Text()
 	t := &mcp.SSEServerTransport{Endpoint: r.URL.Path + "?sessionid=" + id, Response: w, MaxRequestBodyBytes: MaxBodyBytes}
 	s := h.newSession("")
+	s.gate.openGate() // the client listens from the start
 	srv := h.newServer(s.bind(), "")
 	s.srv = srv
 	s.streamReq = r

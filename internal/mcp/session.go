@@ -37,6 +37,10 @@ type session struct {
 	// borrowed: the SDK owns ss (stateless requests); close leaves it open.
 	borrowed bool
 
+	// gate holds the targets' standalone streams until the client listens
+	// (standalone.go).
+	gate listenGate
+
 	lastUse atomic.Int64
 	// state counts the requests holding the session and records a close
 	// waiting for them (lifecycle.go).

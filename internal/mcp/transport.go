@@ -46,6 +46,13 @@ type upstreamRT struct {
 	initSent atomic.Bool
 	initDone chan struct{}
 	initErr  error
+
+	// hold parks the session's standalone stream until the client listens
+	// and reports whether it already does (standalone.go); nil for
+	// requests outside an SDK session. streamAsked: the SDK has asked for
+	// that stream.
+	hold        func(*lateBody) bool
+	streamAsked atomic.Bool
 }
 
 func newUpstreamRT(t *TargetSpec) *upstreamRT {
@@ -99,6 +106,14 @@ func (rt *upstreamRT) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 	}
+	if rt.hold != nil && req.Method == http.MethodGet && req.Header.Get("Last-Event-ID") == "" && !rt.streamAsked.Swap(true) {
+		return rt.standaloneLater(req), nil
+	}
+	return rt.send(req)
+}
+
+// send sends req to the target once the initialized notification has gone.
+func (rt *upstreamRT) send(req *http.Request) (*http.Response, error) {
 	if err := rt.waitInitialized(req); err != nil {
 		return nil, err
 	}

@@ -113,6 +113,9 @@ func (u *upstream) connect(ctx context.Context) error {
 	case KindStreamable, KindSSE:
 		rt = newUpstreamRT(u.t)
 		rt.order = u.t.Kind == KindStreamable
+		if rt.order {
+			rt.hold = func(b *lateBody) bool { return u.s.gate.hold(u, b) }
+		}
 		if resume != nil && resume.ID != "" && u.t.Kind == KindStreamable {
 			rt.resumeWith(resume)
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -204,11 +205,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.checkOrigin(w, r) {
 		return
 	}
-	q := r.URL.Query()
 	switch {
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/sse"):
 		h.serveSSE(w, r)
-	case r.Method == http.MethodPost && (q.Has("sessionid") || q.Has("sessionId")):
+	case r.Method == http.MethodPost && r.URL.RawQuery != "" && sseMessage(r.URL.Query()):
 		h.serveSSEMessage(w, r)
 	case h.spec.Stateless:
 		if r.Method == http.MethodPost {
@@ -230,6 +230,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pipeline.Error(w, r, http.StatusMethodNotAllowed, "method not allowed")
 	}
 }
+
+// sseMessage reports whether a POST's query names a legacy SSE session
+// (its message endpoint).
+func sseMessage(q url.Values) bool { return q.Has("sessionid") || q.Has("sessionId") }
 
 func (h *Handler) servePOST(w http.ResponseWriter, r *http.Request) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,13 @@ type rawSession struct {
 	id   string // Mcp-Session-Id; "" for a stateless target
 	pv   string // negotiated protocol version
 	caps string // the target's capabilities (capsString)
+
+	// The parts of every request in the session, built once it is
+	// initialized (template): the parsed target URL and the headers. Both
+	// are shared by the session's requests, so they are read only, as a
+	// RoundTripper must treat them.
+	url *url.URL
+	hdr http.Header
 }
 
 // hasCap reports whether the target declared capability c.
@@ -169,6 +177,7 @@ func (p *rawPool) initialize(ctx context.Context, t *TargetSpec, pv string) (*ra
 	}
 	s.pv = res.Result.ProtocolVersion
 	s.caps = capsString(res.Result.Capabilities)
+	s.template()
 	resp2, err := s.post(ctx, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), true)
 	if err != nil {
 		return nil, unavailable(ctx, t, p.h.spec.InitTimeout, err)
@@ -254,9 +263,38 @@ func (s *rawSession) headers(h http.Header, body bool) {
 	applyHeaders(h, s.t.Headers)
 }
 
+// template builds the session's shared URL and headers; a URL that does
+// not parse leaves them unset (post then reports the error per request).
+func (s *rawSession) template() {
+	u, err := url.Parse(s.t.URL)
+	if err != nil || u.Host == "" {
+		return
+	}
+	u.Host = strings.TrimSuffix(u.Host, ":") // an empty port, as NewRequest drops it
+	h := make(http.Header, 4+len(s.t.Headers))
+	s.headers(h, true)
+	s.url, s.hdr = u, h
+}
+
 // post sends one JSON-RPC message to the target. inSession: the session
 // headers are set (every request but initialize).
+//
+// In an initialized session the request is a copy of a stack template
+// with the session's shared URL and headers, as the LLM gateway builds
+// its upstream requests (llm/gateway/outreq.go): no URL parse, header map
+// or header values per call.
 func (s *rawSession) post(ctx context.Context, body []byte, inSession bool) (*http.Response, error) {
+	if inSession && s.hdr != nil {
+		tmpl := http.Request{
+			Method: http.MethodPost, URL: s.url, Header: s.hdr, Host: s.url.Host,
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, ContentLength: int64(len(body)),
+		}
+		req := tmpl.WithContext(ctx)
+		b := &postBody{data: body}
+		b.Reset(body)
+		req.Body, req.GetBody = b, b.again
+		return s.rt.RoundTrip(req)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.t.URL, bytes.NewReader(body)) //nolint:gosec // G704: the target URL comes from the operator's config
 	if err != nil {
 		return nil, err
@@ -269,6 +307,20 @@ func (s *rawSession) post(ctx context.Context, body []byte, inSession bool) (*ht
 		applyHeaders(req.Header, s.t.Headers)
 	}
 	return s.rt.RoundTrip(req)
+}
+
+// postBody is a request body over bytes that can be read again (GetBody).
+type postBody struct {
+	bytes.Reader
+	data []byte
+}
+
+func (*postBody) Close() error { return nil }
+
+func (b *postBody) again() (io.ReadCloser, error) {
+	c := &postBody{data: b.data}
+	c.Reset(b.data)
+	return c, nil
 }
 
 // drain reads what is left of a small body so the connection is reused.

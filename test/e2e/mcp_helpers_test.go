@@ -126,6 +126,7 @@ func everythingHTTP(t testing.TB, mode string) string {
 // records the Authorization header it receives and counts handshakes.
 type goMCPServer struct {
 	URL   string
+	Srv   *mcp.Server
 	mu    sync.Mutex
 	auth  []string
 	inits int
@@ -168,7 +169,7 @@ func newGoMCPServer(t testing.TB, name string) *goMCPServer {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
-	g.URL = ts.URL
+	g.URL, g.Srv = ts.URL, srv
 	return g
 }
 

@@ -39,12 +39,7 @@ func TestLeanReadDirectAsNetHTTP(t *testing.T) {
 	for _, raw := range raws {
 		for _, sz := range sizes {
 			for _, step := range []int{1, 3, 1000} {
-				c := pipeLeanConn(raw, step)
-				lr := c.readFast(mustReq(t, "GET", "http://x/", nil))
-				if lr == nil {
-					t.Fatal("not fast")
-				}
-				lr.body.c = c
+				c, lr := fastAnswer(t, raw, step)
 				got := readSteps(readerFunc(lr.body.readDirect), sz)
 				c.close()
 				std, _ := http.ReadResponse(bufio.NewReader(&stepReader{s: raw, step: step}), &http.Request{Method: "GET"})

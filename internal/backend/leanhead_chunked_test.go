@@ -38,12 +38,7 @@ func TestLeanChunkedReadsAsNetHTTP(t *testing.T) {
 		raw := head + body
 		for _, sz := range sizes {
 			for _, step := range []int{1, 5, 10000} {
-				c := pipeLeanConn(raw, step)
-				lr := c.readFast(mustReq(t, "GET", "http://x/", nil))
-				if lr == nil {
-					t.Fatal("not fast")
-				}
-				lr.body.c = c
+				c, lr := fastAnswer(t, raw, step)
 				var got []string
 				for _, s := range sz {
 					n, err := lr.body.readChunked(make([]byte, s))

@@ -122,3 +122,16 @@ func pipeLeanConn(raw string, step int) *leanConn {
 	c.br = bufio.NewReaderSize(c, leanBufSize)
 	return c
 }
+
+// fastAnswer reads raw's head with readFast over pipeLeanConn and ties the
+// body to the connection, as roundTrip does. The caller closes c.
+func fastAnswer(t *testing.T, raw string, step int) (*leanConn, *leanResponse) {
+	t.Helper()
+	c := pipeLeanConn(raw, step)
+	lr := c.readFast(mustReq(t, "GET", "http://x/", nil))
+	if lr == nil {
+		t.Fatal("not fast")
+	}
+	lr.body.c = c
+	return c, lr
+}

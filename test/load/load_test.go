@@ -134,9 +134,14 @@ func TestNginxConfig(t *testing.T) {
 
 func TestScenariosMCP(t *testing.T) {
 	s := scenarios(3000, []int{1000, 300}, []string{"mcp"})
-	if len(s) != 4 || s[0].qps != 0 || s[1].qps != 1000 || s[2].qps != 300 || s[0].kind != kindMCP || s[0].path != mcpPath ||
+	if len(s) != 7 || s[0].qps != 0 || s[1].qps != 1000 || s[2].qps != 300 || s[0].kind != kindMCP || s[0].path != mcpPath ||
 		s[3].payload != mcpListRequest || s[3].qps != 0 {
 		t.Fatalf("%+v", s)
+	}
+	for i, q := range []int{0, 1000, 300} {
+		if x := s[4+i]; x.kind != kindMCPSession || x.qps != q || x.path != mcpPath || x.payload != "" {
+			t.Errorf("stateful row %d: %+v", i, x)
+		}
 	}
 	if s[0].payload != mcpCallRequest || !slices.Contains(s[0].headers, "MCP-Protocol-Version: 2025-11-25") ||
 		!slices.Contains(s[0].headers, "Accept: application/json, text/event-stream") {
@@ -175,5 +180,20 @@ func TestSummarizeInit(t *testing.T) {
 	renderInit(&b, map[string][]initResult{pathDirect: {{n: 200, p50: 0.0005, p99: 0.001}}, pathGateway: {{n: 200, p50: 0.0015, p99: 0.003, hasProc: true, cpuSeconds: 0.2}}})
 	if !strings.Contains(b.String(), "| gateway | 1 | 1.50 ms | 3.00 ms |") || !strings.Contains(b.String(), "1.00 ms / 2.00 ms | 1000 |") {
 		t.Errorf("%s", b.String())
+	}
+}
+
+func TestParseStreamWhole(t *testing.T) {
+	js := `{"ActualQPS":300,"Count":1500,"Errors":2,"TTFB":{"P50":0.0001,"P99":0.0002,"P999":0.0003},"Total":{"P50":0.0004,"P99":0.0005,"P999":0.0006}}`
+	r, err := parseStream([]byte(js), false)
+	if err != nil || r.p50 != 0.0001 || r.p99 != 0.0002 || r.p999 != 0.0003 || r.totalP50 != 0.0004 || r.count != 1500 || r.errors != 2 {
+		t.Fatalf("first byte: %+v %v", r, err)
+	}
+	r, err = parseStream([]byte(js), true)
+	if err != nil || r.p50 != 0.0004 || r.p99 != 0.0005 || r.p999 != 0.0006 || r.rps != 300 {
+		t.Fatalf("whole answer: %+v %v", r, err)
+	}
+	if _, err := parseStream([]byte("{"), true); err == nil {
+		t.Fatal("bad JSON accepted")
 	}
 }

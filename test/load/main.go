@@ -111,6 +111,9 @@ const (
 	kindLLM    = "llm"
 	kindStream = "stream"
 	kindMCP    = "mcp"
+	// kindMCPSession is tools/call in stateful sessions (mcpsession.go),
+	// run with the mcp kind.
+	kindMCPSession = "mcp-session"
 )
 
 // allKinds are the scenario kinds, in the report's order.
@@ -143,6 +146,13 @@ func scenarios(fixedQPS int, mcpQPS []int, kinds []string) []scenario {
 		// tools/list, what every agent asks first: on the gateway, a
 		// fan-out to the targets' pooled sessions.
 		out = append(out, scenario{name: "MCP tools/list (stateless), max throughput", kind: kindMCP, path: mcpPath, payload: mcpListRequest, headers: mcpHeaders})
+		// tools/call in stateful sessions, one per connection: agentgateway's
+		// default mode, through the go-sdk's server and client.
+		const sname = "MCP tools/call (stateful sessions)"
+		out = append(out, scenario{name: sname + ", max throughput", kind: kindMCPSession, path: mcpPath})
+		for _, q := range mcpQPS {
+			out = append(out, scenario{name: fmt.Sprintf("%s, %d rps", sname, q), kind: kindMCPSession, path: mcpPath, qps: q})
+		}
 	}
 	return out
 }
@@ -190,6 +200,10 @@ type config struct {
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "stream-load" {
 		streamLoadMain(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "mcp-session-load" {
+		mcpSessionLoadMain(os.Args[2:])
 		return
 	}
 	var c config
@@ -442,6 +456,10 @@ func run(ctx context.Context, c config, scen []scenario, fortio string) error {
 	}
 	for _, p := range targets {
 		p[kindStream] = p[kindLLM]
+	}
+	for p, t := range initTargets { // stateful tools/call: the initialize loop's endpoint
+		t.url = strings.TrimSuffix(t.url, mcpPath)
+		targets[p][kindMCPSession] = t
 	}
 	ownProcs = procs
 	if l1, ok := loadAvg1(); ok && l1 > 0.5 {

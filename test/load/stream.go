@@ -54,13 +54,8 @@ func streamLoadMain(args []string) {
 
 func streamLoad(url string, conns int, qps float64, dur time.Duration, payload string) streamSummary {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	type sample struct{ ttfb, total time.Duration }
-	var (
-		mu      sync.Mutex
-		samples []sample
-		errs    int64
-	)
 	// One warm-up request per connection, not counted.
 	var wg sync.WaitGroup
 	for range conns {
@@ -68,7 +63,22 @@ func streamLoad(url string, conns int, qps float64, dur time.Duration, payload s
 		go func() { defer wg.Done(); _, _, _ = streamOnce(client, url, payload) }()
 	}
 	wg.Wait()
+	return paced(conns, qps, dur, func(int) (time.Duration, time.Duration, error) { return streamOnce(client, url, payload) })
+}
 
+// paced runs conns workers for dur, each calling once(worker) one call
+// after the other: as fast as answered (qps 0), or at the aggregate rate
+// qps spread evenly over the workers (each on its own period, the workers'
+// starts staggered across it, like fortio -uniform). once returns the time
+// to the first body byte and to the end of the answer.
+func paced(conns int, qps float64, dur time.Duration, once func(worker int) (ttfb, total time.Duration, err error)) streamSummary {
+	type sample struct{ ttfb, total time.Duration }
+	var (
+		mu      sync.Mutex
+		samples []sample
+		errs    int64
+		wg      sync.WaitGroup
+	)
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
 	start := time.Now()
@@ -97,7 +107,7 @@ func streamLoad(url string, conns int, qps float64, dur time.Duration, payload s
 					}
 					next = next.Add(period)
 				}
-				ttfb, total, err := streamOnce(client, url, payload)
+				ttfb, total, err := once(i)
 				if err != nil {
 					localErr++
 					continue
@@ -112,7 +122,6 @@ func streamLoad(url string, conns int, qps float64, dur time.Duration, payload s
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	tr.CloseIdleConnections()
 	s := streamSummary{Count: int64(len(samples)) + errs, Errors: errs}
 	s.ActualQPS = float64(s.Count) / elapsed.Seconds()
 	if len(samples) == 0 {

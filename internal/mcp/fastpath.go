@@ -68,19 +68,8 @@ var callKeys = [...]string{"name", "arguments"}
 
 // fastCall serves a tools/call.
 func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, pv string) bool {
-	// Member names match exactly, as in the SDK. Plain params (no member
-	// named twice, no escaped or case-variant name or arguments) are read
-	// in place; the rest are decoded into a map.
-	var p map[string]json.RawMessage
-	var v [len(callKeys)][]byte
-	if !jsonscan.Members(req.Params, callKeys[:], v[:]) {
-		if json.Unmarshal(req.Params, &p) != nil || caseVariant(p, "name") {
-			return false
-		}
-		v[0], v[1] = p["name"], p["arguments"]
-	}
-	exposed, ok := jsonscan.PeekString(v[0])
-	if !ok || exposed == "" {
+	c, exposed, ok := readCall(req.Params)
+	if !ok {
 		return false
 	}
 	t, name, unknown := h.fastTarget(w, r, req, 't', exposed)
@@ -90,27 +79,56 @@ func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request, req *jsonrpc.
 	if h.fastDenied(w, r, req, 't', t.Name, name, exposed) {
 		return true
 	}
-	params := []byte(req.Params)
-	if name != exposed || isNullish(v[1]) || h.spec.Authz != nil {
-		// The target's name for the tool; absent or null arguments are
-		// sent as {}, as on the SDK path. With mcpAuthorization the params
-		// are always sent as decoded: a duplicate member, which a target
-		// might read differently, is not passed on.
-		if p == nil && json.Unmarshal(req.Params, &p) != nil {
-			return false
-		}
-		p["name"], _ = json.Marshal(name)
-		if isNullish(p["arguments"]) {
-			p["arguments"] = json.RawMessage("{}")
-		}
-		var err error
-		if params, err = json.Marshal(p); err != nil {
-			return false
-		}
+	params, ok := c.paramsFor(req.Params, name, exposed, h.spec.Authz != nil)
+	if !ok {
+		return false
 	}
 	err := h.relayCall(w, r, t, pv, req, params, nil)
 	h.count("tools/call", t.Name, name, err)
 	return true
+}
+
+// callParams is a tools/call's params as read by readCall.
+type callParams struct {
+	p map[string]json.RawMessage // decoded, when they are not plain
+	v [len(callKeys)][]byte      // name and arguments
+}
+
+// readCall reads a tools/call's params and the tool name they carry.
+// Member names match exactly, as in the SDK. Plain params (no member named
+// twice, no escaped or case-variant name or arguments) are read in place;
+// the rest are decoded into a map. ok is false when the request should
+// take the SDK path (no usable name, case variants).
+func readCall(params json.RawMessage) (c callParams, exposed string, ok bool) {
+	if !jsonscan.Members(params, callKeys[:], c.v[:]) {
+		if json.Unmarshal(params, &c.p) != nil || caseVariant(c.p, "name") {
+			return c, "", false
+		}
+		c.v[0], c.v[1] = c.p["name"], c.p["arguments"]
+	}
+	exposed, ok = jsonscan.PeekString(c.v[0])
+	return c, exposed, ok && exposed != ""
+}
+
+// paramsFor returns the params to send to the target that knows the tool
+// as name: the client's own when nothing changes; else the target's name,
+// and absent or null arguments sent as {}, as on the SDK path. With authz
+// (mcpAuthorization) the params are always sent as decoded: a duplicate
+// member, which a target might read differently, is not passed on.
+func (c *callParams) paramsFor(params json.RawMessage, name, exposed string, authz bool) ([]byte, bool) {
+	if name == exposed && !isNullish(c.v[1]) && !authz {
+		return params, true
+	}
+	p := c.p
+	if p == nil && json.Unmarshal(params, &p) != nil {
+		return nil, false
+	}
+	p["name"], _ = json.Marshal(name)
+	if isNullish(p["arguments"]) {
+		p["arguments"] = json.RawMessage("{}")
+	}
+	out, err := json.Marshal(p)
+	return out, err == nil
 }
 
 // fastDenied answers the request with mcpAuthorization's refusal when the
@@ -245,8 +263,12 @@ func requestBody(id []byte, method string, params []byte) []byte {
 	return append(body, '}')
 }
 
-// callFailed words a failed call like upstream.do does.
+// callFailed words a failed call like upstream.do does, and a call the
+// client cancelled (stateful.go) as such.
 func (h *Handler) callFailed(ctx context.Context, r *http.Request, t *TargetSpec, err error) error {
+	if errors.Is(context.Cause(ctx), errClientCancelled) {
+		return fmt.Errorf("%w: %s: the request was cancelled", errUnavailable, t.Name)
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
 		return fmt.Errorf("%w: %s: no answer within %s", errUnavailable, t.Name, h.spec.CallTimeout)
 	}
@@ -344,6 +366,9 @@ func (h *Handler) fastOther(ctx context.Context, s *rawSession, m *rawMsg, data 
 		return nil // a stray response
 	}
 	if !isNullish(m.ID) {
+		if s.down != nil && m.Method != "ping" {
+			return s.down.askClient(ctx, s, m)
+		}
 		var reply []byte
 		if m.Method == "ping" {
 			reply = []byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"result":{}}`)

@@ -265,6 +265,9 @@ func (h *Handler) servePOST(w http.ResponseWriter, r *http.Request) {
 	defer s.release()
 	pipeline.InfoFrom(r.Context()).AddField("mcp.session.id", fingerprint(sid))
 	s.touch()
+	if h.statefulServe(w, r, s, msgs) {
+		return
+	}
 	defer h.keep(r)()
 	s.sh.ServeHTTP(w, r)
 }

@@ -55,6 +55,9 @@ type rawSession struct {
 	id   string // Mcp-Session-Id; "" for a stateless target
 	pv   string // negotiated protocol version
 	caps string // the target's capabilities (capsString)
+	// down is the client session whose upstream session this is, when the
+	// stateful relay uses it (stateful.go); nil for pooled sessions.
+	down *session
 
 	// The parts of every request in the session, built once it is
 	// initialized (template): the parsed target URL and the headers. Both

@@ -41,6 +41,13 @@ type session struct {
 	// (standalone.go).
 	gate listenGate
 
+	// relays are the tools/calls relayed without the SDK (stateful.go)
+	// and in flight, by the client's request id (rawID): their cancels.
+	relays sync.Map
+	// asked are the targets' requests relayed to the client during those
+	// calls, by the id the client sees (stateful.go).
+	asked sync.Map
+
 	lastUse atomic.Int64
 	// state counts the requests holding the session and records a close
 	// waiting for them (lifecycle.go).

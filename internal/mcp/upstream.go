@@ -40,6 +40,10 @@ type upstream struct {
 
 	imu      sync.Mutex
 	inflight []*context.Context // downstream request contexts being served, newest last
+
+	// raw relays requests on cs's upstream session without the SDK
+	// (stateful.go); nil unless cs is a streamable-HTTP session.
+	raw *rawSession
 }
 
 // errUnavailable marks a target that cannot be reached right now.
@@ -178,6 +182,11 @@ func (u *upstream) connect(ctx context.Context) error {
 	if resume != nil && resume.Caps != "" {
 		u.caps = resume.Caps
 	}
+	u.raw = nil
+	if u.t.Kind == KindStreamable && fastVersion(u.pv) {
+		u.raw = &rawSession{t: u.t, rt: relayRT{rt}, id: u.id, pv: u.pv, caps: u.caps, down: u.s}
+		u.raw.template()
+	}
 	u.mu.Unlock()
 	go u.watch(cs, proc)
 	return nil
@@ -189,7 +198,7 @@ func (u *upstream) watch(cs *mcp.ClientSession, proc *process) {
 	_ = cs.Wait()
 	u.mu.Lock()
 	if u.cs == cs {
-		u.cs, u.conn = nil, nil
+		u.cs, u.conn, u.raw = nil, nil, nil
 	}
 	u.mu.Unlock()
 	if proc != nil {
@@ -204,7 +213,7 @@ func (u *upstream) reset(cs *mcp.ClientSession) {
 		u.mu.Unlock()
 		return
 	}
-	u.cs, u.conn = nil, nil
+	u.cs, u.conn, u.raw = nil, nil, nil
 	rt := u.rt
 	u.mu.Unlock()
 	if rt != nil {
@@ -220,7 +229,7 @@ func (u *upstream) reset(cs *mcp.ClientSession) {
 func (u *upstream) close(detach bool) {
 	u.mu.Lock()
 	cs, rt := u.cs, u.rt
-	u.cs, u.conn = nil, nil
+	u.cs, u.conn, u.raw = nil, nil, nil
 	u.mu.Unlock()
 	if cs == nil {
 		return

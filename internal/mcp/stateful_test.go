@@ -1,0 +1,273 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Tests of the stateful relay (stateful.go): a tools/call in a stateful
+// session goes to the session's own upstream session without the SDK.
+
+// relayTarget is a go-sdk MCP server (sessions on) that records the
+// bodies POSTed to it. Its tools: echo; ask, which elicits; roots, which
+// lists the client's roots; sample; slow, which blocks until cancelled
+// (reported on cancelled) or released; fail500 makes the next tools/call
+// answer HTTP 500.
+type relayTarget struct {
+	*httptest.Server
+	mu        sync.Mutex
+	bodies    []string
+	inits     atomic.Int32
+	started   chan struct{}
+	cancelled chan struct{}
+	fail500   atomic.Bool
+}
+
+func newRelayTarget(t *testing.T) *relayTarget {
+	t.Helper()
+	rt := &relayTarget{started: make(chan struct{}, 8), cancelled: make(chan struct{}, 8)}
+	srv := newUpstreamServer("one", func() { rt.inits.Add(1) })
+	mcp.AddTool(srv, &mcp.Tool{Name: "ask"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, any, error) {
+		res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: in.Text, RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{"ok": map[string]any{"type": "boolean"}}}})
+		if err != nil {
+			return nil, nil, err
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "elicited " + res.Action}}}, nil, nil
+	})
+	mcp.AddTool(srv, &mcp.Tool{Name: "roots"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, any, error) {
+		res, err := req.Session.ListRoots(ctx, nil) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
+		if err != nil {
+			return nil, nil, err
+		}
+		var uris []string
+		for _, r := range res.Roots {
+			uris = append(uris, r.URI)
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "roots " + strings.Join(uris, ",")}}}, nil, nil
+	})
+	mcp.AddTool(srv, &mcp.Tool{Name: "slow"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, any, error) {
+		rt.started <- struct{}{}
+		<-ctx.Done()
+		rt.cancelled <- struct{}{}
+		return nil, nil, ctx.Err()
+	})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	rt.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			rt.mu.Lock()
+			rt.bodies = append(rt.bodies, string(body))
+			rt.mu.Unlock()
+			if bytes.Contains(body, []byte(`"tools/call"`)) && rt.fail500.CompareAndSwap(true, false) {
+				http.Error(w, "boom", http.StatusInternalServerError)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(rt.Close)
+	return rt
+}
+
+// posted returns the bodies POSTed so far that contain s.
+func (rt *relayTarget) posted(s string) []string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var out []string
+	for _, b := range rt.bodies {
+		if strings.Contains(b, s) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		t.Fatal("never: " + what)
+	}
+}
+
+// TestStatefulRelayCarriesCalls: calls in a stateful session reach the
+// target under the gateway's own ids, on the session's one upstream
+// session, and come back with the client's ids, numbers and strings,
+// also when many are in flight at once.
+func TestStatefulRelayCarriesCalls(t *testing.T) {
+	up := newRelayTarget(t)
+	_, gw := gateway(t, Spec{Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	sid := openRaw(t, gw.URL+"/mcp")
+	for _, id := range []string{`1`, `"a-string"`, `7`} {
+		status, out := post(t, gw.URL+"/mcp", sid, echoCall(id, "echo", "x"))
+		if status != 200 || !strings.Contains(out, `"id":`+id+`,`) || !strings.Contains(out, "one:x") {
+			t.Fatalf("call %s: %d %s", id, status, out)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text := strings.Repeat("c", i+1)
+			id := `"c` + text + `"`
+			_, out := post(t, gw.URL+"/mcp", sid, echoCall(id, "echo", text))
+			if !strings.Contains(out, `"id":`+id) || !strings.Contains(out, `"one:`+text+`"`) {
+				t.Errorf("concurrent call %d: %s", i, out)
+			}
+		}()
+	}
+	wg.Wait()
+	calls := up.posted(`"tools/call"`)
+	if len(calls) != 19 {
+		t.Fatalf("target got %d calls, want 19", len(calls))
+	}
+	for _, b := range calls {
+		if !strings.Contains(b, `"id":"agw-`) {
+			t.Fatalf("a call took the SDK path: %s", b)
+		}
+	}
+	if n := up.inits.Load(); n != 1 {
+		t.Fatalf("target sessions: %d, want 1", n)
+	}
+	// The go-sdk client, which declares roots, is relayed too.
+	cs := connect(t, gw.URL+"/mcp", nil)
+	if res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "sdk"}}); err != nil || text(t, res) != "one:sdk" {
+		t.Fatalf("go-sdk client: %v %v", res, err)
+	}
+	if got := len(up.posted(`"id":"agw-`)); got != 20 {
+		t.Fatalf("relayed calls: %d, want 20", got)
+	}
+}
+
+// TestStatefulRelayAsksTheClient: a target's requests during a relayed
+// call (elicitation, roots, sampling) reach the client under the
+// gateway's ids, and its answers reach the target under the target's own.
+func TestStatefulRelayAsksTheClient(t *testing.T) {
+	up := newRelayTarget(t)
+	_, gw := gateway(t, Spec{Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, &mcp.ClientOptions{
+		ElicitationHandler: func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"ok": true}}, nil
+		},
+		CreateMessageHandler: func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) { //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
+			return &mcp.CreateMessageResult{Model: "m", Role: "assistant", Content: &mcp.TextContent{Text: "sampled"}}, nil //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
+		},
+	})
+	c.AddRoots(&mcp.Root{URI: "file:///work"}) //nolint:staticcheck // SA1019: deprecated in 2026-07-28, still relayed for older protocol versions
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: gw.URL + "/mcp", MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	for tool, want := range map[string]string{"ask": "elicited accept", "roots": "roots file:///work", "sample": "sampled"} {
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: tool, Arguments: map[string]any{"text": "q"}})
+		if err != nil || res.IsError || text(t, res) != want {
+			t.Fatalf("%s: %v %v", tool, res, err)
+		}
+	}
+	if got := len(up.posted(`"id":"agw-`)); got != 3 {
+		t.Fatalf("relayed calls: %d, want 3", got)
+	}
+	// The client's three answers reached the target with the target's ids
+	// (the go-sdk server numbers its requests).
+	answers := up.posted(`"result":`)
+	if len(answers) < 3 {
+		t.Fatalf("answers at the target: %q", answers)
+	}
+	for _, a := range answers {
+		if strings.Contains(a, `agw-ask`) {
+			t.Fatalf("the target saw the gateway's id: %s", a)
+		}
+	}
+}
+
+// TestStatefulRelayCancels: a client's cancel, a call timeout and a client
+// that goes away each stop the relayed call and cancel it at the target.
+func TestStatefulRelayCancels(t *testing.T) {
+	up := newRelayTarget(t)
+	_, gw := gateway(t, Spec{CallTimeout: time.Hour, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	sid := openRaw(t, gw.URL+"/mcp")
+	slow := `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"slow","arguments":{"text":""}}}`
+
+	t.Run("client cancel", func(t *testing.T) {
+		out := inFlight(gw.URL+"/mcp", sid, slow)
+		waitFor(t, up.started, "the call started")
+		if code, _ := post(t, gw.URL+"/mcp", sid, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5,"reason":"user"}}`); code != http.StatusAccepted {
+			t.Fatalf("cancel: %d", code)
+		}
+		waitFor(t, up.cancelled, "the target saw the cancel")
+		if got := <-out; !strings.Contains(got, "cancelled") {
+			t.Fatalf("the cancelled call's answer: %s", got)
+		}
+		if n := len(up.posted(`"notifications/cancelled"`)); n != 1 {
+			t.Fatalf("cancels sent to the target: %d", n)
+		}
+	})
+	t.Run("client goes away", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw.URL+"/mcp", strings.NewReader(slow))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", sid)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		}()
+		waitFor(t, up.started, "the call started")
+		cancel()
+		<-done
+		waitFor(t, up.cancelled, "the target saw the cancel")
+	})
+
+	_, gw2 := gateway(t, Spec{CallTimeout: 200 * time.Millisecond, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	sid2 := openRaw(t, gw2.URL+"/mcp")
+	t.Run("timeout", func(t *testing.T) {
+		_, out := post(t, gw2.URL+"/mcp", sid2, slow)
+		if !strings.Contains(out, "no answer within 200ms") || !strings.Contains(out, `"id":5`) {
+			t.Fatalf("timed-out call: %s", out)
+		}
+		waitFor(t, up.started, "the call started")
+		waitFor(t, up.cancelled, "the target saw the cancel")
+	})
+}
+
+// TestStatefulRelayTargetErrors: a target answering HTTP 500 gets the
+// client a JSON-RPC error, and the session goes on; an answer to no
+// relayed request goes to the SDK; a session the target forgot (404) is
+// re-initialized, as on the SDK path (TestUpstreamSessionReinitializedAfterExpiry).
+func TestStatefulRelayTargetErrors(t *testing.T) {
+	up := newRelayTarget(t)
+	_, gw := gateway(t, Spec{Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	sid := openRaw(t, gw.URL+"/mcp")
+	up.fail500.Store(true)
+	status, out := post(t, gw.URL+"/mcp", sid, echoCall("3", "echo", "x"))
+	if status != 200 || !strings.Contains(out, `"id":3`) || !strings.Contains(out, "answered HTTP 500") {
+		t.Fatalf("500: %d %s", status, out)
+	}
+	if _, out := post(t, gw.URL+"/mcp", sid, echoCall("4", "echo", "y")); !strings.Contains(out, "one:y") {
+		t.Fatalf("after the 500: %s", out)
+	}
+	if status, out := post(t, gw.URL+"/mcp", sid, `{"jsonrpc":"2.0","id":"agw-ask-999999","result":{}}`); status >= 500 {
+		t.Fatalf("a stray answer: %d %s", status, out)
+	}
+	if status, out := post(t, gw.URL+"/mcp", sid, echoCall("6", "nope", "z")); status != 200 || !strings.Contains(out, `"error"`) || !strings.Contains(out, `"id":6`) {
+		t.Fatalf("unknown tool: %d %s", status, out)
+	}
+}

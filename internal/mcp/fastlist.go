@@ -48,26 +48,36 @@ func (h *Handler) fastList(w http.ResponseWriter, r *http.Request, req *jsonrpc.
 	}
 	var res any
 	var err error
+	hint := &cacheHint{}
+	perClient := h.spec.Authz != nil
 	switch req.Method {
 	case "tools/list":
 		var rs []result[*mcp.Tool]
-		if rs, err = rawFanOut[*mcp.Tool](ctx, h, pv, req.Method, 't', "tools"); err == nil {
-			res = h.toolsResult(ctx, nil, rs)
+		if rs, err = rawFanOut[*mcp.Tool](ctx, h, pv, req.Method, 't', "tools", hint); err == nil {
+			out := h.toolsResult(ctx, nil, rs)
+			out.Cacheable = hint.merged(perClient)
+			res = out
 		}
 	case "prompts/list":
 		var rs []result[*mcp.Prompt]
-		if rs, err = rawFanOut[*mcp.Prompt](ctx, h, pv, req.Method, 'p', "prompts"); err == nil {
-			res = h.promptsResult(ctx, nil, rs)
+		if rs, err = rawFanOut[*mcp.Prompt](ctx, h, pv, req.Method, 'p', "prompts", hint); err == nil {
+			out := h.promptsResult(ctx, nil, rs)
+			out.Cacheable = hint.merged(perClient)
+			res = out
 		}
 	case "resources/list":
 		var rs []result[*mcp.Resource]
-		if rs, err = rawFanOut[*mcp.Resource](ctx, h, pv, req.Method, 'r', "resources"); err == nil {
-			res = h.resourcesResult(ctx, nil, rs)
+		if rs, err = rawFanOut[*mcp.Resource](ctx, h, pv, req.Method, 'r', "resources", hint); err == nil {
+			out := h.resourcesResult(ctx, nil, rs)
+			out.Cacheable = hint.merged(perClient)
+			res = out
 		}
 	default:
 		var rs []result[*mcp.ResourceTemplate]
-		if rs, err = rawFanOut[*mcp.ResourceTemplate](ctx, h, pv, req.Method, 'r', "resourceTemplates"); err == nil {
-			res = h.templatesResult(ctx, nil, rs)
+		if rs, err = rawFanOut[*mcp.ResourceTemplate](ctx, h, pv, req.Method, 'r', "resourceTemplates", hint); err == nil {
+			out := h.templatesResult(ctx, nil, rs)
+			out.Cacheable = hint.merged(perClient)
+			res = out
 		}
 	}
 	if err != nil {
@@ -84,8 +94,9 @@ func (h *Handler) fastList(w http.ResponseWriter, r *http.Request, req *jsonrpc.
 	return true
 }
 
-// rawFanOut lists field (every page) of every target with capability c.
-func rawFanOut[T any](ctx context.Context, h *Handler, pv, method string, c byte, field string) ([]result[T], error) {
+// rawFanOut lists field (every page) of every target with capability c,
+// adding each page's cache hints to hint.
+func rawFanOut[T any](ctx context.Context, h *Handler, pv, method string, c byte, field string, hint *cacheHint) ([]result[T], error) {
 	out := make([]result[T], len(h.spec.Targets))
 	for i, t := range h.spec.Targets {
 		out[i].t = t
@@ -112,6 +123,11 @@ func rawFanOut[T any](ctx context.Context, h *Handler, pv, method string, c byte
 			if len(page["nextCursor"]) > 0 {
 				_ = json.Unmarshal(page["nextCursor"], &next)
 			}
+			var ttl int
+			var scope string
+			_ = json.Unmarshal(page["ttlMs"], &ttl) // absent or malformed: 0, stale
+			_ = json.Unmarshal(page["cacheScope"], &scope)
+			hint.add(ttl, scope)
 			return items, next, nil
 		})
 		if errors.Is(err, errNoCap) {

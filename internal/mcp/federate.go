@@ -278,19 +278,23 @@ func pages[T any](ctx context.Context, call func(context.Context, string) ([]T, 
 }
 
 func (h *Handler) listTools(ctx context.Context, s *session) (*mcp.ListToolsResult, error) {
+	hint := &cacheHint{}
 	rs, err := fanOut(ctx, h, s, "tools/list", 't', func(ctx context.Context, cs *mcp.ClientSession) ([]*mcp.Tool, error) {
 		return pages(ctx, func(ctx context.Context, c string) ([]*mcp.Tool, string, error) {
 			r, err := cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: c})
 			if err != nil {
 				return nil, "", err
 			}
+			hint.add(r.TTLMs, r.CacheScope)
 			return r.Tools, r.NextCursor, nil
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return h.toolsResult(ctx, s, rs), nil
+	out := h.toolsResult(ctx, s, rs)
+	out.Cacheable = hint.merged(h.spec.Authz != nil)
+	return out, nil
 }
 
 // toolsResult merges the targets' tools: exposed names, mcpAuthorization
@@ -310,19 +314,23 @@ func (h *Handler) toolsResult(ctx context.Context, s *session, rs []result[*mcp.
 }
 
 func (h *Handler) listPrompts(ctx context.Context, s *session) (*mcp.ListPromptsResult, error) {
+	hint := &cacheHint{}
 	rs, err := fanOut(ctx, h, s, "prompts/list", 'p', func(ctx context.Context, cs *mcp.ClientSession) ([]*mcp.Prompt, error) {
 		return pages(ctx, func(ctx context.Context, c string) ([]*mcp.Prompt, string, error) {
 			r, err := cs.ListPrompts(ctx, &mcp.ListPromptsParams{Cursor: c})
 			if err != nil {
 				return nil, "", err
 			}
+			hint.add(r.TTLMs, r.CacheScope)
 			return r.Prompts, r.NextCursor, nil
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return h.promptsResult(ctx, s, rs), nil
+	out := h.promptsResult(ctx, s, rs)
+	out.Cacheable = hint.merged(h.spec.Authz != nil)
+	return out, nil
 }
 
 func (h *Handler) promptsResult(ctx context.Context, s *session, rs []result[*mcp.Prompt]) *mcp.ListPromptsResult {
@@ -340,19 +348,23 @@ func (h *Handler) promptsResult(ctx context.Context, s *session, rs []result[*mc
 }
 
 func (h *Handler) listResources(ctx context.Context, s *session) (*mcp.ListResourcesResult, error) {
+	hint := &cacheHint{}
 	rs, err := fanOut(ctx, h, s, "resources/list", 'r', func(ctx context.Context, cs *mcp.ClientSession) ([]*mcp.Resource, error) {
 		return pages(ctx, func(ctx context.Context, c string) ([]*mcp.Resource, string, error) {
 			r, err := cs.ListResources(ctx, &mcp.ListResourcesParams{Cursor: c})
 			if err != nil {
 				return nil, "", err
 			}
+			hint.add(r.TTLMs, r.CacheScope)
 			return r.Resources, r.NextCursor, nil
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return h.resourcesResult(ctx, s, rs), nil
+	out := h.resourcesResult(ctx, s, rs)
+	out.Cacheable = hint.merged(h.spec.Authz != nil)
+	return out, nil
 }
 
 func (h *Handler) resourcesResult(ctx context.Context, s *session, rs []result[*mcp.Resource]) *mcp.ListResourcesResult {
@@ -370,19 +382,23 @@ func (h *Handler) resourcesResult(ctx context.Context, s *session, rs []result[*
 }
 
 func (h *Handler) listTemplates(ctx context.Context, s *session) (*mcp.ListResourceTemplatesResult, error) {
+	hint := &cacheHint{}
 	rs, err := fanOut(ctx, h, s, "resources/templates/list", 'r', func(ctx context.Context, cs *mcp.ClientSession) ([]*mcp.ResourceTemplate, error) {
 		return pages(ctx, func(ctx context.Context, c string) ([]*mcp.ResourceTemplate, string, error) {
 			r, err := cs.ListResourceTemplates(ctx, &mcp.ListResourceTemplatesParams{Cursor: c})
 			if err != nil {
 				return nil, "", err
 			}
+			hint.add(r.TTLMs, r.CacheScope)
 			return r.ResourceTemplates, r.NextCursor, nil
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return h.templatesResult(ctx, s, rs), nil
+	out := h.templatesResult(ctx, s, rs)
+	out.Cacheable = hint.merged(h.spec.Authz != nil)
+	return out, nil
 }
 
 func (h *Handler) templatesResult(ctx context.Context, s *session, rs []result[*mcp.ResourceTemplate]) *mcp.ListResourceTemplatesResult {

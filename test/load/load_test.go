@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -195,5 +196,29 @@ func TestParseStreamWhole(t *testing.T) {
 	}
 	if _, err := parseStream([]byte("{"), true); err == nil {
 		t.Fatal("bad JSON accepted")
+	}
+}
+
+func TestInstalledCopiesOnce(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "gw")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a, err := installed(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := installed(src)
+	got, _ := os.ReadFile(a)
+	fi, _ := os.Stat(a)
+	if a != b || a == src || string(got) != "#!/bin/sh\necho hi\n" || fi.Mode()&0o100 == 0 {
+		t.Fatalf("copy %q (again %q) of %q: %q %v", a, b, src, got, fi.Mode())
+	}
+	removeInstalled()
+	if _, err := os.Stat(a); !os.IsNotExist(err) {
+		t.Fatalf("copy left behind: %v", err)
+	}
+	if _, err := installed(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("a missing binary was copied")
 	}
 }

@@ -76,7 +76,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	  echo "== $$t ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s} ./$$pkg || exit 1; \
 	done
 
-load: build ## load harness: direct vs gateway vs nginx; HTTP, LLM and MCP on loopback (~18 min; writes docs/performance-latest.md)
+load: build ## load harness: direct vs gateway vs nginx; HTTP, LLM and MCP on loopback (~21 min; writes docs/performance-latest.md)
 	$(GO) run ./test/load -gateway ./$(BIN) -out docs/performance-latest.md
 
 clean: ## remove build outputs

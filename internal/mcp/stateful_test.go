@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -192,6 +193,19 @@ func TestStatefulRelayAsksTheClient(t *testing.T) {
 			t.Fatalf("the target saw the gateway's id: %s", a)
 		}
 	}
+	// A client that answers with an error: the target gets the error.
+	refusing := connect(t, gw.URL+"/mcp", &mcp.ClientOptions{
+		ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			return nil, errors.New("no user here")
+		},
+	})
+	res, err := refusing.CallTool(context.Background(), &mcp.CallToolParams{Name: "ask", Arguments: map[string]any{"text": "q"}})
+	if err == nil && (res == nil || !res.IsError) {
+		t.Fatalf("a refused elicitation: %v %v", res, err)
+	}
+	if got := up.posted(`"error":`); len(got) == 0 || !strings.Contains(strings.Join(got, ""), "no user here") {
+		t.Fatalf("the target never got the client's error: %q", got)
+	}
 }
 
 // TestStatefulRelayCancels: a client's cancel, a call timeout and a client
@@ -269,5 +283,15 @@ func TestStatefulRelayTargetErrors(t *testing.T) {
 	}
 	if status, out := post(t, gw.URL+"/mcp", sid, echoCall("6", "nope", "z")); status != 200 || !strings.Contains(out, `"error"`) || !strings.Contains(out, `"id":6`) {
 		t.Fatalf("unknown tool: %d %s", status, out)
+	}
+	// Cancels naming nothing relayed, or nothing at all, are passed to the
+	// SDK and change nothing.
+	for _, params := range []string{`{"requestId":{"a":1}}`, `{"requestId":null}`, `{}`, `[]`, `{"requestId":"agw-1"}`, `{"requestId":99999999999999999999}`} {
+		if status, out := post(t, gw.URL+"/mcp", sid, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":`+params+`}`); status >= 500 {
+			t.Fatalf("cancel %s: %d %s", params, status, out)
+		}
+	}
+	if _, out := post(t, gw.URL+"/mcp", sid, echoCall("8", "echo", "still")); !strings.Contains(out, "one:still") {
+		t.Fatalf("after the odd cancels: %s", out)
 	}
 }

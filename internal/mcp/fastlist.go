@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -167,8 +166,7 @@ func (p *rawPool) exchange(ctx context.Context, t *TargetSpec, pv string, need b
 			stale = s
 			continue
 		}
-		ct := resp.Header.Get("Content-Type")
-		if resp.StatusCode != http.StatusOK || (!strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/event-stream")) {
+		if !answerable(resp) {
 			drain(resp)
 			return nil, fmt.Errorf("%w: %s answered HTTP %d", errUnavailable, t.Name, resp.StatusCode)
 		}

@@ -240,13 +240,19 @@ func (h *Handler) relayCall(w http.ResponseWriter, r *http.Request, t *TargetSpe
 			continue
 		}
 		defer func() { _ = resp.Body.Close() }()
-		ct := resp.Header.Get("Content-Type")
-		if resp.StatusCode != http.StatusOK || (!strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/event-stream")) {
+		if !answerable(resp) {
 			drain(resp)
 			return h.fastError(w, r, id, fmt.Errorf("%s answered HTTP %d", t.Name, resp.StatusCode))
 		}
 		return h.relayAnswer(ctx, w, r, s, resp, upID, clientID, id, rewrite)
 	}
+}
+
+// answerable reports whether a target's response to a request can carry
+// its answer: 200 with a JSON body or an event stream.
+func answerable(resp *http.Response) bool {
+	ct := resp.Header.Get("Content-Type")
+	return resp.StatusCode == http.StatusOK && (strings.HasPrefix(ct, "application/json") || strings.HasPrefix(ct, "text/event-stream"))
 }
 
 // requestBody is a JSON-RPC request.

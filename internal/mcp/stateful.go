@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,10 +52,11 @@ import (
 // relaySeq numbers the relayed requests (relayID).
 var relaySeq atomic.Uint64
 
-// relayID is the JSON-RPC id of the next relayed request: a string, so it
-// never equals the numeric ids of the SDK client sharing the session.
-func relayID() []byte {
-	b := append(make([]byte, 0, 24), `"agw-`...)
+// relayID is the JSON-RPC id of the next relayed message: a string
+// ("agw-N", or "agw-ask-N" for a target's request to the client), so it
+// never equals the numeric ids of the SDK's client and server sessions.
+func relayID(kind string) []byte {
+	b := append(append(make([]byte, 0, 32), `"agw-`...), kind...)
 	b = strconv.AppendUint(b, relaySeq.Add(1), 10)
 	return append(b, '"')
 }
@@ -193,7 +193,7 @@ func (s *session) cancelRelayed(params json.RawMessage) {
 func (h *Handler) relayStateful(ctx context.Context, w http.ResponseWriter, r *http.Request, u *upstream, rs *rawSession, cs *mcp.ClientSession, req *jsonrpc.Request, params []byte) (served bool, err error) {
 	tctx, cancel := context.WithTimeout(ctx, h.spec.CallTimeout)
 	defer cancel()
-	upID := relayID()
+	upID := relayID("")
 	call := &relayCall{}
 	defer func() {
 		call.mu.Lock()
@@ -217,7 +217,7 @@ func (h *Handler) relayStateful(ctx context.Context, w http.ResponseWriter, r *h
 		return false, nil
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || (!strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/event-stream")) {
+	if !answerable(resp) {
 		drain(resp)
 		return true, h.fastError(w, r, req.ID, fmt.Errorf("%s answered HTTP %d", rs.t.Name, resp.StatusCode))
 	}
@@ -276,21 +276,12 @@ func (s *session) askClient(ctx context.Context, rs *rawSession, m *rawMsg) []by
 	if call == nil {
 		return nil
 	}
-	id := append(append(make([]byte, 0, 32), `"agw-ask-`...), strconv.AppendUint(nil, relaySeq.Add(1), 10)...)
-	id = append(id, '"')
+	id := relayID("ask-")
 	call.mu.Lock()
 	call.asked = append(call.asked, string(id))
 	call.mu.Unlock()
 	s.asked.Store(string(id), &askedReq{rs: rs, id: append(json.RawMessage(nil), m.ID...)})
-	out := append(make([]byte, 0, len(m.Method)+len(m.Params)+len(id)+48), `{"jsonrpc":"2.0","id":`...)
-	out = append(out, id...)
-	out = append(out, `,"method":`...)
-	out = strconv.AppendQuote(out, m.Method)
-	if len(m.Params) > 0 {
-		out = append(out, `,"params":`...)
-		out = append(out, m.Params...)
-	}
-	return append(out, '}')
+	return requestBody(id, m.Method, m.Params)
 }
 
 // answerTarget sends the client's answer to a request askClient relayed

@@ -31,7 +31,8 @@ import (
 //   - the call is a single request in an initialized streamable session,
 //     on a session-based protocol version;
 //   - the tool's target is a streamable-HTTP target, found by its prefix or
-//     as the only target, and its session is connected;
+//     as the only target, and its session is connected.
+//
 // What the target sends on the call's stream is relayed in order:
 // notifications as they are (resource URIs qualified), and its requests
 // to the client (sampling, elicitation, roots) under ids of the gateway's

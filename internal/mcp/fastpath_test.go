@@ -84,6 +84,34 @@ func (u *sdkUpstream) headers() []http.Header {
 	return append([]http.Header(nil), u.hdrs...)
 }
 
+// echoCalls sends echo calls to target "one" with send: three in turn
+// (number and string ids, each answered with its own), then 16 at once,
+// the i-th with id concurrentID(its text), each answered with its own text
+// (and id).
+func echoCalls(t *testing.T, send func(body string) (int, string), concurrentID func(text string) string) {
+	t.Helper()
+	for _, id := range []string{`1`, `"a-string"`, `7`} {
+		status, out := send(echoCall(id, "echo", "x"))
+		if status != 200 || !strings.Contains(out, `"id":`+id+`,`) || !strings.Contains(out, "one:x") {
+			t.Fatalf("call %s: %d %s", id, status, out)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text := strings.Repeat("c", i+1)
+			id := concurrentID(text)
+			_, out := send(echoCall(id, "echo", text))
+			if !strings.Contains(out, `"id":`+id) || !strings.Contains(out, `"one:`+text+`"`) {
+				t.Errorf("concurrent call %d: %s", i, out)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // sessionless makes an SDK upstream that issues no session ids (the SDK's
 // stateless mode): its initialized session is pooled.
 var sessionless = &mcp.StreamableHTTPOptions{Stateless: true}
@@ -98,25 +126,10 @@ func TestStatelessUpstreamSessions(t *testing.T) {
 		t.Run(map[bool]string{false: "target with sessions", true: "target without sessions"}[stateless], func(t *testing.T) {
 			up := newSDKUpstream(t, "one", &mcp.StreamableHTTPOptions{Stateless: stateless, JSONResponse: stateless})
 			_, gw := gateway(t, Spec{Stateless: true, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
-			for i, id := range []string{`1`, `"a-string"`, `7`} {
-				status, _, out := call(t, gw.URL+"/mcp", echoCall(id, "echo", "x"))
-				if status != 200 || !strings.Contains(out, `"id":`+id+`,`) || !strings.Contains(out, "one:x") {
-					t.Fatalf("call %d: %d %s", i, status, out)
-				}
-			}
-			var wg sync.WaitGroup
-			for i := range 16 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					text := strings.Repeat("c", i+1)
-					_, _, out := call(t, gw.URL+"/mcp", echoCall("100", "echo", text))
-					if !strings.Contains(out, `"one:`+text+`"`) {
-						t.Errorf("concurrent call %d: %s", i, out)
-					}
-				}()
-			}
-			wg.Wait()
+			echoCalls(t, func(body string) (int, string) {
+				status, _, out := call(t, gw.URL+"/mcp", body)
+				return status, out
+			}, func(string) string { return "100" })
 			n, want := up.initPosts.Load(), int32(1)
 			if !stateless {
 				n, want = up.inits.Load(), 3+16

@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -275,5 +276,35 @@ func TestStatefulRelayTargetErrors(t *testing.T) {
 	}
 	if _, out := post(t, gw.URL+"/mcp", sid, echoCall("8", "echo", "still")); !strings.Contains(out, "one:still") {
 		t.Fatalf("after the odd cancels: %s", out)
+	}
+}
+
+// TestAnswerTargetPassesTheAnswerOn: a client's answer to a relayed
+// request is taken by the relay (202), sent to the target under the
+// target's id as the client wrote it (here a null result), and only once.
+func TestAnswerTargetPassesTheAnswerOn(t *testing.T) {
+	up := newRelayTarget(t)
+	h, gw := gateway(t, Spec{Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	_ = openRaw(t, gw.URL+"/mcp")
+	s := onlySession(t, h)
+	rs := &rawSession{t: h.spec.Targets[0], rt: defaultUpstream, down: s}
+	rs.template()
+	s.asked.Store(`"agw-ask-1"`, &askedReq{rs: rs, id: json.RawMessage(`3`)})
+	msgs, code, msg := parseMessages([]byte(`{"jsonrpc":"2.0","id":"agw-ask-1","result":null}`))
+	if code != 0 {
+		t.Fatalf("parse: %d %s", code, msg)
+	}
+	for i, want := range []bool{true, false} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+		if got := h.statefulServe(w, r, s, msgs); got != want {
+			t.Fatalf("answer %d taken by the relay: %v, want %v", i, got, want)
+		}
+		if want && w.Code != http.StatusAccepted {
+			t.Fatalf("answer %d: %d %s", i, w.Code, w.Body.String())
+		}
+	}
+	if got := up.posted(`"id":3,"result":null`); len(got) != 1 {
+		t.Fatalf("at the target: %q", got)
 	}
 }

@@ -201,87 +201,120 @@ func (p *rawPool) exchange(ctx context.Context, t *TargetSpec, pv string, need b
 // fastGet serves prompts/get, resources/read and completion/complete: the
 // exposed name routes the request to its target, as tools/call.
 func (h *Handler) fastGet(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, pv string) bool {
-	var p map[string]json.RawMessage
-	if json.Unmarshal(req.Params, &p) != nil || caseVariant(p, "name", "uri", "ref") {
+	g, exposed, ok := readGet(req.Method, req.Params)
+	if !ok {
 		return false
 	}
-	// holder is the object naming the entity (the params, or the ref of a
-	// completion), member the name's member.
-	holder, member, kind := p, "name", byte('p')
-	var ref map[string]json.RawMessage
-	switch req.Method {
-	case "resources/read":
-		member, kind = "uri", 'r'
-	case "completion/complete":
-		var typ string
-		if json.Unmarshal(p["ref"], &ref) != nil || json.Unmarshal(ref["type"], &typ) != nil || caseVariant(ref, "type", "name", "uri") {
-			return false
-		}
-		switch typ {
-		case "ref/prompt":
-		case "ref/resource":
-			member, kind = "uri", 'T'
-		default:
-			return false
-		}
-		holder = ref
-	}
-	var exposed string
-	if json.Unmarshal(holder[member], &exposed) != nil || exposed == "" {
-		return false
-	}
-	t, name, unknown := h.fastTarget(w, r, req, kind, exposed)
+	t, name, unknown := h.fastTarget(w, r, req, g.kind, exposed)
 	if t == nil {
 		return unknown
 	}
-	if h.fastDenied(w, r, req, kind, t.Name, name, exposed) {
+	if h.fastDenied(w, r, req, g.kind, t.Name, name, exposed) {
 		return true
 	}
-	params := []byte(req.Params)
-	if name != exposed || h.spec.Authz != nil { // as in fastCall
-		holder[member], _ = json.Marshal(name)
-		if ref != nil {
-			p["ref"], _ = json.Marshal(ref)
-		}
-		var err error
-		if params, err = json.Marshal(p); err != nil {
-			return false
-		}
+	params, ok := g.paramsFor(req.Params, name, exposed, h.spec.Authz != nil)
+	if !ok {
+		return false
 	}
 	var rewrite func([]byte) ([]byte, error)
 	if h.spec.prefixed() {
-		switch req.Method {
-		case "prompts/get":
-			rewrite = func(b []byte) ([]byte, error) {
-				var res mcp.GetPromptResult
-				if err := json.Unmarshal(b, &res); err != nil {
-					return nil, err
-				}
-				for _, m := range res.Messages {
-					if m != nil {
-						qualifyContent(t.Name, m.Content)
-					}
-				}
-				return json.Marshal(&res)
-			}
-		case "resources/read":
-			rewrite = func(b []byte) ([]byte, error) {
-				var res mcp.ReadResourceResult
-				if err := json.Unmarshal(b, &res); err != nil {
-					return nil, err
-				}
-				for _, c := range res.Contents {
-					if c != nil && c.URI != "" {
-						c.URI = qualifyURI(t.Name, c.URI)
-					}
-				}
-				return json.Marshal(&res)
-			}
-		}
+		rewrite = getRewrite(req.Method, t.Name)
 	}
 	err := h.relayCall(w, r, t, pv, req, params, rewrite)
 	h.count(req.Method, t.Name, name, err)
 	return true
+}
+
+// getParams are the params of a prompts/get, resources/read or
+// completion/complete, read for routing. holder[member] holds the
+// exposed name: in the params themselves, or in a completion's ref.
+type getParams struct {
+	p, ref, holder map[string]json.RawMessage
+	member         string
+	kind           byte // 'p' prompt, 'r' resource, 'T' resource template
+}
+
+// readGet reads a get's params and the exposed name they carry. ok is
+// false when the SDK path should judge the request: params that are not
+// an object, case variants of the members read, no usable name, a
+// completion of another ref type.
+func readGet(method string, params json.RawMessage) (g getParams, exposed string, ok bool) {
+	if json.Unmarshal(params, &g.p) != nil || caseVariant(g.p, "name", "uri", "ref") {
+		return g, "", false
+	}
+	g.holder, g.member, g.kind = g.p, "name", 'p'
+	switch method {
+	case "resources/read":
+		g.member, g.kind = "uri", 'r'
+	case "completion/complete":
+		var typ string
+		if json.Unmarshal(g.p["ref"], &g.ref) != nil || json.Unmarshal(g.ref["type"], &typ) != nil || caseVariant(g.ref, "type", "name", "uri") {
+			return g, "", false
+		}
+		switch typ {
+		case "ref/prompt":
+		case "ref/resource":
+			g.member, g.kind = "uri", 'T'
+		default:
+			return g, "", false
+		}
+		g.holder = g.ref
+	}
+	if json.Unmarshal(g.holder[g.member], &exposed) != nil || exposed == "" {
+		return g, "", false
+	}
+	return g, exposed, true
+}
+
+// paramsFor returns the params to send to the target that knows the entity
+// as name: the client's own when nothing changes; else re-encoded with the
+// target's name. With authz the params are always sent as decoded, as for
+// tools/call.
+func (g *getParams) paramsFor(params json.RawMessage, name, exposed string, authz bool) ([]byte, bool) {
+	if name == exposed && !authz {
+		return params, true
+	}
+	g.holder[g.member], _ = json.Marshal(name)
+	if g.ref != nil {
+		g.p["ref"], _ = json.Marshal(g.ref)
+	}
+	out, err := json.Marshal(g.p)
+	return out, err == nil
+}
+
+// getRewrite returns what the SDK path does to a get's result when names
+// are prefixed: resource URIs in prompt messages and read contents are
+// qualified with the target's name. nil: the result passes as it is.
+func getRewrite(method, target string) func([]byte) ([]byte, error) {
+	switch method {
+	case "prompts/get":
+		return func(b []byte) ([]byte, error) {
+			var res mcp.GetPromptResult
+			if err := json.Unmarshal(b, &res); err != nil {
+				return nil, err
+			}
+			for _, m := range res.Messages {
+				if m != nil {
+					qualifyContent(target, m.Content)
+				}
+			}
+			return json.Marshal(&res)
+		}
+	case "resources/read":
+		return func(b []byte) ([]byte, error) {
+			var res mcp.ReadResourceResult
+			if err := json.Unmarshal(b, &res); err != nil {
+				return nil, err
+			}
+			for _, c := range res.Contents {
+				if c != nil && c.URI != "" {
+					c.URI = qualifyURI(target, c.URI)
+				}
+			}
+			return json.Marshal(&res)
+		}
+	}
+	return nil
 }
 
 // writeResult answers with a JSON-RPC result.

@@ -23,15 +23,17 @@ import (
 // again by the server. Each hand-off is a wake-up, and together they cost
 // about three times the stateless relay's CPU per call.
 //
-// So a tools/call is relayed as on the stateless fast path (fastpath.go):
+// So a tools/call is relayed as on the stateless fast path (fastpath.go),
+// and so are prompts/get, resources/read and completion/complete:
 // sent on the target session the client's session already holds (its
 // Mcp-Session-Id, under an id of the gateway's own that cannot collide
 // with the SDK client's numeric ones), and the target's answer copied back
 // message by message with the client's id put back. The relay applies when
 //   - the call is a single request in an initialized streamable session,
 //     on a session-based protocol version;
-//   - the tool's target is a streamable-HTTP target, found by its prefix or
-//     as the only target, and its session is connected.
+//   - the tool's (prompt's, resource's) target is a streamable-HTTP
+//     target, found by its prefix or as the only target, and its session
+//     is connected.
 //
 // What the target sends on the call's stream is relayed in order:
 // notifications as they are (resource URIs qualified), and its requests
@@ -105,7 +107,7 @@ func (h *Handler) statefulServe(w http.ResponseWriter, r *http.Request, s *sessi
 		}
 		return false
 	}
-	if req.Method != "tools/call" || (!h.spec.prefixed() && len(s.ups) != 1) {
+	if !relayedMethod(req.Method) || (!h.spec.prefixed() && len(s.ups) != 1) {
 		return false
 	}
 	pv := r.Header.Get("Mcp-Protocol-Version")
@@ -120,14 +122,14 @@ func (h *Handler) statefulServe(w http.ResponseWriter, r *http.Request, s *sessi
 		return false // the SDK refuses calls before initialize
 	}
 	s.setInit(ss.InitializeParams())
-	c, exposed, ok := readCall(req.Params)
-	if !ok {
+	var rp relayParams
+	if !rp.read(req) {
 		return false
 	}
 	if s.connectAll(r.Context(), nil) != nil {
 		return false // the SDK path answers the failure
 	}
-	u, name, err := h.resolve(r.Context(), s, 't', exposed)
+	u, name, err := h.resolve(r.Context(), s, rp.kind, rp.exposed)
 	if err != nil {
 		return false // the SDK path answers it
 	}
@@ -137,16 +139,20 @@ func (h *Handler) statefulServe(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	if h.spec.Authz != nil {
 		a := &access{h: h, r: r, method: req.Method, sid: fingerprint(s.id)}
-		if err := a.check('t', u.t.Name, name, exposed); err != nil {
+		if err := a.check(rp.kind, u.t.Name, name, rp.exposed); err != nil {
 			we := err.(*jsonrpc.Error)
 			writeRPCError(w, r, http.StatusOK, req.ID, int(we.Code), we.Message)
-			h.count("tools/call", u.t.Name, name, err)
+			h.count(req.Method, u.t.Name, name, err)
 			return true
 		}
 	}
-	params, ok := c.paramsFor(req.Params, name, exposed, h.spec.Authz != nil)
+	params, ok := rp.forTarget(req.Params, name, h.spec.Authz != nil)
 	if !ok {
 		return false
+	}
+	var rewrite func([]byte) ([]byte, error)
+	if h.spec.prefixed() {
+		rewrite = getRewrite(req.Method, u.t.Name)
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
@@ -156,11 +162,50 @@ func (h *Handler) statefulServe(w http.ResponseWriter, r *http.Request, s *sessi
 		return false // the same id twice in flight: the SDK path answers
 	}
 	defer s.relays.CompareAndDelete(key, rc)
-	served, err := h.relayStateful(ctx, w, r, u, rs, cs, req, params)
+	served, err := h.relayStateful(ctx, w, r, u, rs, cs, req, params, rewrite)
 	if served {
-		h.count("tools/call", u.t.Name, name, err)
+		h.count(req.Method, u.t.Name, name, err)
 	}
 	return served
+}
+
+// relayedMethod reports whether the stateful relay serves method.
+func relayedMethod(method string) bool {
+	switch method {
+	case "tools/call", "prompts/get", "resources/read", "completion/complete":
+		return true
+	}
+	return false
+}
+
+// relayParams is a relayed request's params, read for routing: the
+// entity's kind and exposed name, and what builds the target's params.
+type relayParams struct {
+	kind    byte
+	exposed string
+	call    callParams // tools/call
+	get     getParams  // the others
+}
+
+// read reads req's params; false: the SDK path judges them.
+func (p *relayParams) read(req *jsonrpc.Request) (ok bool) {
+	if req.Method == "tools/call" {
+		p.kind = 't'
+		p.call, p.exposed, ok = readCall(req.Params)
+		return ok
+	}
+	p.get, p.exposed, ok = readGet(req.Method, req.Params)
+	p.kind = p.get.kind
+	return ok
+}
+
+// forTarget returns the params for the target that knows the entity as
+// name (see callParams.paramsFor and getParams.paramsFor).
+func (p *relayParams) forTarget(params json.RawMessage, name string, authz bool) ([]byte, bool) {
+	if p.kind == 't' {
+		return p.call.paramsFor(params, name, p.exposed, authz)
+	}
+	return p.get.paramsFor(params, name, p.exposed, authz)
 }
 
 // relayCancel is a relayed call's cancel.
@@ -187,11 +232,12 @@ func (s *session) cancelRelayed(params json.RawMessage) {
 	}
 }
 
-// relayStateful sends the call on the client session's upstream session
-// rs and relays the answer. served is false when nothing was written and
+// relayStateful sends the request on the client session's upstream
+// session rs and relays the answer, its result passed through rewrite
+// (when not nil). served is false when nothing was written and
 // the SDK path should serve the request: the target no longer knows the
 // session (404), which the SDK path re-initializes.
-func (h *Handler) relayStateful(ctx context.Context, w http.ResponseWriter, r *http.Request, u *upstream, rs *rawSession, cs *mcp.ClientSession, req *jsonrpc.Request, params []byte) (served bool, err error) {
+func (h *Handler) relayStateful(ctx context.Context, w http.ResponseWriter, r *http.Request, u *upstream, rs *rawSession, cs *mcp.ClientSession, req *jsonrpc.Request, params []byte, rewrite func([]byte) ([]byte, error)) (served bool, err error) {
 	tctx, cancel := context.WithTimeout(ctx, h.spec.CallTimeout)
 	defer cancel()
 	upID := relayID("")
@@ -222,7 +268,7 @@ func (h *Handler) relayStateful(ctx context.Context, w http.ResponseWriter, r *h
 		drain(resp)
 		return true, h.fastError(w, r, req.ID, fmt.Errorf("%s answered HTTP %d", rs.t.Name, resp.StatusCode))
 	}
-	err = h.relayAnswer(tctx, w, r, rs, resp, upID, rawID(req.ID), req.ID, nil)
+	err = h.relayAnswer(tctx, w, r, rs, resp, upID, rawID(req.ID), req.ID, rewrite)
 	if tctx.Err() != nil {
 		// Cancelled, timed out or the client went away before the answer
 		// was read: the target stops working on it.

@@ -37,8 +37,19 @@ type relayTarget struct {
 
 func newRelayTarget(t *testing.T) *relayTarget {
 	t.Helper()
+	return newNamedRelayTarget(t, "one")
+}
+
+// newNamedRelayTarget is a relayTarget whose answers name it (as
+// newUpstreamServer's do), with one more prompt: linked, whose message is
+// a link to test://static/1.
+func newNamedRelayTarget(t *testing.T, name string) *relayTarget {
+	t.Helper()
 	rt := &relayTarget{started: make(chan struct{}, 8), cancelled: make(chan struct{}, 8)}
-	srv := newUpstreamServer("one", func() { rt.inits.Add(1) })
+	srv := newUpstreamServer(name, func() { rt.inits.Add(1) })
+	srv.AddPrompt(&mcp.Prompt{Name: "linked"}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.ResourceLink{URI: "test://static/1", Name: "static"}}}}, nil
+	})
 	mcp.AddTool(srv, &mcp.Tool{Name: "ask"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, any, error) {
 		res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: in.Text, RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{"ok": map[string]any{"type": "boolean"}}}})
 		if err != nil {
@@ -133,6 +144,49 @@ func TestStatefulRelayCarriesCalls(t *testing.T) {
 	}
 	if got := len(up.posted(`"id":"agw-`)); got != 20 {
 		t.Fatalf("relayed calls: %d, want 20", got)
+	}
+}
+
+// TestStatefulRelayGets: prompts/get, resources/read and
+// completion/complete in a stateful session are relayed too (the targets
+// see the gateway's ids and their own names) and answer as on the SDK
+// path: routed by prefix, URIs in prompt messages and read contents
+// qualified, the target's error passed on, an unknown prefix refused
+// (by the SDK path, which the relay leaves it to).
+func TestStatefulRelayGets(t *testing.T) {
+	one, two := newNamedRelayTarget(t, "one"), newNamedRelayTarget(t, "two")
+	_, gw := gateway(t, Spec{Targets: []*TargetSpec{
+		{Name: "one", Kind: KindStreamable, URL: one.URL}, {Name: "two", Kind: KindStreamable, URL: two.URL}}})
+	sid := openRaw(t, gw.URL+"/mcp")
+	for _, tc := range []struct {
+		body, want string
+		up         *relayTarget
+		sent       string // in the body the target got
+	}{
+		{rpc("1", "prompts/get", `{"name":"one_greet"}`), `"id":1,"result":{"messages":[{"content":{"type":"text","text":"hello from one"}`, one, `"name":"greet"`},
+		{rpc("2", "prompts/get", `{"name":"two_linked"}`), `"uri":"two+test://static/1"`, two, `"name":"linked"`},
+		{rpc(`"r"`, "resources/read", `{"uri":"two+test://static/1"}`), `"contents":[{"uri":"two+test://static/1","text":"two resource"}]}`, two, `"uri":"test://static/1"`},
+		{rpc("4", "completion/complete", `{"ref":{"type":"ref/prompt","name":"one_greet"},"argument":{"name":"a","value":"b"}}`), `"id":4,"error":{"code":-32601`, one, `"name":"greet"`},
+	} {
+		status, out := post(t, gw.URL+"/mcp", sid, tc.body)
+		if status != http.StatusOK || !strings.Contains(out, tc.want) {
+			t.Fatalf("%s: %d %s", tc.body, status, out)
+		}
+		method := firstMember(json.RawMessage(tc.body), "method")
+		got := tc.up.posted(`"method":"` + method + `"`)
+		if len(got) == 0 {
+			t.Fatalf("%s: the target got no %s", tc.body, method)
+		}
+		last := got[len(got)-1]
+		if !strings.Contains(last, `"id":"agw-`) || !strings.Contains(last, tc.sent) {
+			t.Fatalf("%s: the target got %s", tc.body, last)
+		}
+	}
+	if status, out := post(t, gw.URL+"/mcp", sid, rpc("5", "prompts/get", `{"name":"three_greet"}`)); status != http.StatusOK || !strings.Contains(out, `unknown prompt`) {
+		t.Fatalf("unknown prefix: %d %s", status, out)
+	}
+	if a, b := one.inits.Load(), two.inits.Load(); a != 1 || b != 1 {
+		t.Fatalf("target sessions: %d, %d; want 1 each", a, b)
 	}
 }
 

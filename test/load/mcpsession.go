@@ -28,7 +28,8 @@ import (
 // then sends tools/call requests one after the other with increasing ids,
 // paced as the streaming client is (paced in stream.go). Every answer must
 // be 200 and carry the JSON-RPC result for that id. The sessions are ended
-// with DELETE at the end, untimed. It writes the same JSON summary as
+// with DELETE at the end, untimed. -method and -params send another
+// request instead (by hand: e.g. prompts/get). It writes the same JSON summary as
 // stream-load (TTFB: the first body byte; Total: the whole answer, which
 // the report uses).
 
@@ -38,11 +39,13 @@ func mcpSessionLoadMain(args []string) {
 	qps := fs.Float64("qps", 0, "aggregate rate (0: as fast as possible)")
 	dur := fs.Duration("t", 10*time.Second, "duration")
 	out := fs.String("json", "", "summary file")
+	method := fs.String("method", "tools/call", "the request's method (by hand: the harness's rows use tools/call)")
+	params := fs.String("params", mcpCallParams, "the request's params, JSON")
 	_ = fs.Parse(args)
 	if fs.NArg() != 1 || *out == "" {
-		log.Fatal("usage: load mcp-session-load [-c N] [-qps Q] [-t D] -json FILE URL")
+		log.Fatal("usage: load mcp-session-load [-c N] [-qps Q] [-t D] [-method M -params JSON] -json FILE URL")
 	}
-	s, err := mcpSessionLoad(fs.Arg(0), *conns, *qps, *dur)
+	s, err := mcpSessionLoad(fs.Arg(0), *conns, *qps, *dur, sessionRequest{*method, *params})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,7 +55,17 @@ func mcpSessionLoadMain(args []string) {
 	}
 }
 
-func mcpSessionLoad(url string, conns int, qps float64, dur time.Duration) (streamSummary, error) {
+// sessionRequest is the request mcp-session-load sends: a method and its
+// params (JSON).
+type sessionRequest struct{ method, params string }
+
+// mcpCallParams are the params of the harness's tools/call.
+const mcpCallParams = `{"name":"` + mcpTool + `","arguments":{}}`
+
+// sessionCall is the harness's request: a tools/call of mcpTool.
+var sessionCall = sessionRequest{"tools/call", mcpCallParams}
+
+func mcpSessionLoad(url string, conns int, qps float64, dur time.Duration, sr sessionRequest) (streamSummary, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -68,7 +81,7 @@ func mcpSessionLoad(url string, conns int, qps float64, dur time.Duration) (stre
 			if err == nil {
 				sessions[i] = s
 				ids[i] = 1 // initialize's
-				_, _, err = mcpSessionCall(client, url, s, &ids[i])
+				_, _, err = mcpSessionCall(client, url, s, &ids[i], sr)
 			}
 			errs[i] = err
 		}()
@@ -85,17 +98,17 @@ func mcpSessionLoad(url string, conns int, qps float64, dur time.Duration) (stre
 		return streamSummary{}, fmt.Errorf("opening %d sessions: %w", conns, err)
 	}
 	return paced(conns, qps, dur, func(i int) (time.Duration, time.Duration, error) {
-		return mcpSessionCall(client, url, sessions[i], &ids[i])
+		return mcpSessionCall(client, url, sessions[i], &ids[i], sr)
 	}), nil
 }
 
-// mcpSessionCall sends the next tools/call of a session (id *last+1) and
-// reads the whole answer, JSON or an SSE stream; it fails unless the status
-// is 200 and the answer holds the result for that id.
-func mcpSessionCall(client *http.Client, url, session string, last *int) (ttfb, total time.Duration, err error) {
+// mcpSessionCall sends a session's next request (id *last+1) and reads the
+// whole answer, JSON or an SSE stream; it fails unless the status is 200
+// and the answer holds the result for that id.
+func mcpSessionCall(client *http.Client, url, session string, last *int, sr sessionRequest) (ttfb, total time.Duration, err error) {
 	*last++
 	id := strconv.Itoa(*last)
-	body := `{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"` + mcpTool + `","arguments":{}}}`
+	body := `{"jsonrpc":"2.0","id":` + id + `,"method":` + strconv.Quote(sr.method) + `,"params":` + sr.params + `}`
 	req, err := mcpRequest(http.MethodPost, url, body, session)
 	if err != nil {
 		return 0, 0, err
@@ -128,7 +141,7 @@ func mcpSessionCall(client *http.Client, url, session string, last *int) (ttfb, 
 	}
 	total = time.Since(t0)
 	if resp.StatusCode != http.StatusOK || !mcpHasResult(b, id) {
-		return 0, 0, fmt.Errorf("tools/call id %s: %s %q", id, resp.Status, tail(string(b), 300))
+		return 0, 0, fmt.Errorf("%s id %s: %s %q", sr.method, id, resp.Status, tail(string(b), 300))
 	}
 	return ttfb, total, nil
 }

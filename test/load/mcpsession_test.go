@@ -54,7 +54,7 @@ func TestMCPSessionLoad(t *testing.T) {
 	for _, qps := range []float64{0, 200} {
 		calls.Store(0)
 		deletes.Store(0)
-		s, err := mcpSessionLoad(ts.URL+mcpPath, 4, qps, 300*time.Millisecond)
+		s, err := mcpSessionLoad(ts.URL+mcpPath, 4, qps, 300*time.Millisecond, sessionCall)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestMCPSessionLoad(t *testing.T) {
 	}
 	down := httptest.NewServer(http.NotFoundHandler())
 	down.Close()
-	if _, err := mcpSessionLoad(down.URL+mcpPath, 2, 0, 50*time.Millisecond); err == nil {
+	if _, err := mcpSessionLoad(down.URL+mcpPath, 2, 0, 50*time.Millisecond, sessionCall); err == nil {
 		t.Error("no error with the server down")
 	}
 }

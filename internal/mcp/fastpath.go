@@ -213,13 +213,31 @@ func rawID(id jsonrpc.ID) []byte {
 // relayCall sends the client's request req, with params, on t's pooled
 // session and relays the answer, its result passed through rewrite (when
 // not nil). A session the target no longer knows (404) is replaced and the
-// request sent again, once (the target did not run it).
+// request sent again, once (the target did not run it). A call that times
+// out or whose client goes away is cancelled at a target that issues
+// sessions (notifications/cancelled, as the stateful relay sends); a
+// sessionless target has only the aborted request to go by.
 func (h *Handler) relayCall(w http.ResponseWriter, r *http.Request, t *TargetSpec, pv string, req *jsonrpc.Request, params []byte, rewrite func([]byte) ([]byte, error)) error {
 	ctx, cancel := context.WithTimeout(r.Context(), h.spec.CallTimeout)
 	defer cancel()
 	clientID, id := rawID(req.ID), req.ID
 	upID := h.raw.nextID()
 	body := requestBody(upID, req.Method, params)
+	// The sessions this call has to itself are ended with it; after the
+	// cancel, when the call was abandoned (so in the background: the
+	// client's answer does not wait for the target).
+	var owned []*rawSession
+	var abandoned *rawSession
+	defer func() {
+		if abandoned == nil || abandoned.id == "" {
+			for _, s := range owned {
+				s.end()
+			}
+			return
+		}
+		// Not the call's context: it has ended, and the cancel must still go.
+		go cancelThenEnd(abandoned, h.cancelNote(upID, ctx), owned) //nolint:gosec // G118: see above
+	}()
 	var stale *rawSession
 	for attempt := 0; ; attempt++ {
 		s, own, err := h.raw.get(ctx, t, pv, stale)
@@ -227,10 +245,13 @@ func (h *Handler) relayCall(w http.ResponseWriter, r *http.Request, t *TargetSpe
 			return h.fastError(w, r, id, err)
 		}
 		if own {
-			defer s.end()
+			owned = append(owned, s)
 		}
 		resp, err := s.post(ctx, body, true)
 		if err != nil {
+			if ctx.Err() != nil {
+				abandoned = s
+			}
 			return h.fastError(w, r, id, h.callFailed(ctx, r, t, err))
 		}
 		if resp.StatusCode == http.StatusNotFound && s.id != "" && attempt == 0 {
@@ -244,7 +265,20 @@ func (h *Handler) relayCall(w http.ResponseWriter, r *http.Request, t *TargetSpe
 			drain(resp)
 			return h.fastError(w, r, id, fmt.Errorf("%s answered HTTP %d", t.Name, resp.StatusCode))
 		}
-		return h.relayAnswer(ctx, w, r, s, resp, upID, clientID, id, rewrite)
+		err = h.relayAnswer(ctx, w, r, s, resp, upID, clientID, id, rewrite)
+		if ctx.Err() != nil {
+			abandoned = s // timed out or the client went away before the answer was read
+		}
+		return err
+	}
+}
+
+// cancelThenEnd sends the target the cancel note on s, then ends the
+// sessions owned.
+func cancelThenEnd(s *rawSession, note []byte, owned []*rawSession) {
+	sendNote(s, note)
+	for _, o := range owned {
+		o.end()
 	}
 }
 

@@ -280,6 +280,14 @@ func (h *Handler) relayStateful(ctx context.Context, w http.ResponseWriter, r *h
 // cancelUpstream tells the target (in the background) that the gateway no
 // longer waits for its request id, with the reason ctx ended.
 func (h *Handler) cancelUpstream(rs *rawSession, id []byte, ctx context.Context) {
+	body := h.cancelNote(id, ctx)
+	// Not the call's context: it has ended, and the cancel must still go.
+	go sendNote(rs, body) //nolint:gosec // G118: see above
+}
+
+// cancelNote is the notifications/cancelled for the target's request id,
+// with the reason ctx ended.
+func (h *Handler) cancelNote(id []byte, ctx context.Context) []byte {
 	reason := "the client went away"
 	switch {
 	case errors.Is(context.Cause(ctx), errClientCancelled):
@@ -288,15 +296,16 @@ func (h *Handler) cancelUpstream(rs *rawSession, id []byte, ctx context.Context)
 		reason = "no answer within " + h.spec.CallTimeout.String()
 	}
 	msg, _ := json.Marshal(reason)
-	body := []byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":` + string(id) + `,"reason":` + string(msg) + `}}`)
-	// Not the call's context: it has ended, and the cancel must still go.
-	go func() { //nolint:gosec // G118: see above
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if resp, err := rs.post(c, body, true); err == nil {
-			drain(resp)
-		}
-	}()
+	return []byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":` + string(id) + `,"reason":` + string(msg) + `}}`)
+}
+
+// sendNote posts a notification on rs, waiting at most 5 s.
+func sendNote(rs *rawSession, body []byte) {
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if resp, err := rs.post(c, body, true); err == nil {
+		drain(resp)
+	}
 }
 
 // relayCall is one relayed call's state: the ids of the requests the

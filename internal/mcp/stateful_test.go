@@ -362,3 +362,47 @@ func TestAnswerTargetPassesTheAnswerOn(t *testing.T) {
 		t.Fatalf("at the target: %q", got)
 	}
 }
+
+// TestStatelessRelayStopsAbandonedCalls: on the stateless fast path, a
+// call that times out or whose client goes away is cancelled at a target
+// that issues sessions (each such call has an upstream session of its own,
+// ended with DELETE when the call is; the DELETE alone does not stop the
+// go-sdk server's handler, the cancel does).
+func TestStatelessRelayStopsAbandonedCalls(t *testing.T) {
+	up := newRelayTarget(t)
+	slow := `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"slow","arguments":{"text":""}}}`
+	_, gw := gateway(t, Spec{Stateless: true, CallTimeout: 200 * time.Millisecond, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	t.Run("timeout", func(t *testing.T) {
+		_, _, out := call(t, gw.URL+"/mcp", slow)
+		if !strings.Contains(out, "no answer within 200ms") || !strings.Contains(out, `"id":5`) {
+			t.Fatalf("timed-out call: %s", out)
+		}
+		waitFor(t, up.started, "the call started")
+		waitFor(t, up.cancelled, "the target stopped the call")
+		if got := up.posted(`"notifications/cancelled"`); len(got) != 1 || !strings.Contains(got[0], `"reason":"no answer within 200ms"`) {
+			t.Fatalf("cancels sent to the target: %q", got)
+		}
+	})
+	_, gw2 := gateway(t, Spec{Stateless: true, CallTimeout: time.Hour, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
+	t.Run("client goes away", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw2.URL+"/mcp", strings.NewReader(slow))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		}()
+		waitFor(t, up.started, "the call started")
+		cancel()
+		<-done
+		waitFor(t, up.cancelled, "the target stopped the call")
+		if got := up.posted(`"notifications/cancelled"`); len(got) != 2 || !strings.Contains(got[1], `"reason":"the client went away"`) {
+			t.Fatalf("cancels sent to the target: %q", got)
+		}
+	})
+}

@@ -110,30 +110,36 @@ func rawFanOut[T any](ctx context.Context, h *Handler, pv, method string, c byte
 			if err != nil {
 				return nil, "", err
 			}
-			var page map[string]json.RawMessage
-			var items []T
-			var next string
-			if err := json.Unmarshal(res, &page); err != nil {
-				return nil, "", fmt.Errorf("%s: a malformed %s answer: %w", r.t.Name, method, err)
-			}
-			if err := json.Unmarshal(page[field], &items); len(page[field]) > 0 && err != nil {
-				return nil, "", fmt.Errorf("%s: a malformed %s answer: %w", r.t.Name, method, err)
-			}
-			if len(page["nextCursor"]) > 0 {
-				_ = json.Unmarshal(page["nextCursor"], &next)
-			}
-			var ttl int
-			var scope string
-			_ = json.Unmarshal(page["ttlMs"], &ttl) // absent or malformed: 0, stale
-			_ = json.Unmarshal(page["cacheScope"], &scope)
-			hint.add(ttl, scope)
-			return items, next, nil
+			return readPage[T](res, r.t.Name, method, field, hint)
 		})
 		if errors.Is(err, errNoCap) {
 			return nil, nil
 		}
 		return items, err
 	})
+}
+
+// readPage reads one page of a list answer (target's, to method): the
+// items of field and the next cursor; its cache hints go to hint.
+func readPage[T any](res json.RawMessage, target, method, field string, hint *cacheHint) ([]T, string, error) {
+	var page map[string]json.RawMessage
+	var items []T
+	var next string
+	if err := json.Unmarshal(res, &page); err != nil {
+		return nil, "", fmt.Errorf("%s: a malformed %s answer: %w", target, method, err)
+	}
+	if err := json.Unmarshal(page[field], &items); len(page[field]) > 0 && err != nil {
+		return nil, "", fmt.Errorf("%s: a malformed %s answer: %w", target, method, err)
+	}
+	if len(page["nextCursor"]) > 0 {
+		_ = json.Unmarshal(page["nextCursor"], &next)
+	}
+	var ttl int
+	var scope string
+	_ = json.Unmarshal(page["ttlMs"], &ttl) // absent or malformed: 0, stale
+	_ = json.Unmarshal(page["cacheScope"], &scope)
+	hint.add(ttl, scope)
+	return items, next, nil
 }
 
 // exchange sends one request on t's pooled session and returns the
@@ -170,32 +176,48 @@ func (p *rawPool) exchange(ctx context.Context, t *TargetSpec, pv string, need b
 			drain(resp)
 			return nil, fmt.Errorf("%w: %s answered HTTP %d", errUnavailable, t.Name, resp.StatusCode)
 		}
-		var res json.RawMessage
-		var rerr error
-		err = readAnswer(resp, upID, func(m *rawMsg, _ []byte) error {
-			if !isNullish(m.Error) {
-				we := &jsonrpc.Error{}
-				if json.Unmarshal(m.Error, we) != nil {
-					we = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "a malformed error answer"}
-				}
-				rerr = we
-				return nil
-			}
-			if len(m.Result) == 0 {
-				return errors.New("a malformed answer: no result")
-			}
-			res = m.Result
-			return nil
-		}, func(m *rawMsg, data []byte) error {
-			h.fastOther(ctx, s, m, data) // requests are refused; notifications dropped
-			return nil
-		})
-		drainAnswered(resp)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", errUnavailable, t.Name, err)
-		}
-		return res, rerr
+		return h.resultOf(ctx, s, resp, upID)
 	}
+}
+
+// resultOf reads the answer to upID from resp (a target's 200 with JSON
+// or an event stream) and returns its result, or its error answer as a
+// *jsonrpc.Error. Requests the target sends before it are refused,
+// notifications dropped.
+func (h *Handler) resultOf(ctx context.Context, s *rawSession, resp *http.Response, upID []byte) (json.RawMessage, error) {
+	var res json.RawMessage
+	var rerr error
+	err := readAnswer(resp, upID, func(m *rawMsg, _ []byte) error {
+		if !isNullish(m.Error) {
+			we := &jsonrpc.Error{}
+			if json.Unmarshal(m.Error, we) != nil {
+				we = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "a malformed error answer"}
+			}
+			rerr = we
+			return nil
+		}
+		if len(m.Result) == 0 {
+			return errors.New("a malformed answer: no result")
+		}
+		res = m.Result
+		return nil
+	}, func(m *rawMsg, data []byte) error {
+		if m.Method != "" && !isNullish(m.ID) && m.Method != "ping" {
+			where := "to a stateless client"
+			if s.down != nil {
+				where = "during a list" // a stateful session's client is not asked
+			}
+			refuse(ctx, s, m, where)
+			return nil
+		}
+		h.fastOther(ctx, s, m, data) // ping answered; notifications dropped
+		return nil
+	})
+	drainAnswered(resp)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", errUnavailable, s.t.Name, err)
+	}
+	return res, rerr
 }
 
 // fastGet serves prompts/get, resources/read and completion/complete: the

@@ -409,14 +409,11 @@ func (h *Handler) fastOther(ctx context.Context, s *rawSession, m *rawMsg, data 
 		if s.down != nil && m.Method != "ping" {
 			return s.down.askClient(ctx, s, m)
 		}
-		var reply []byte
-		if m.Method == "ping" {
-			reply = []byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"result":{}}`)
-		} else {
-			msg, _ := json.Marshal(m.Method + " is not available to a stateless client")
-			reply = []byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"error":{"code":-32600,"message":` + string(msg) + `}}`)
+		if m.Method != "ping" {
+			refuse(ctx, s, m, "to a stateless client")
+			return nil
 		}
-		if resp, err := s.post(ctx, reply, true); err == nil {
+		if resp, err := s.post(ctx, []byte(`{"jsonrpc":"2.0","id":`+string(m.ID)+`,"result":{}}`), true); err == nil {
 			drain(resp)
 		}
 		return nil
@@ -438,6 +435,16 @@ func (h *Handler) fastOther(ctx context.Context, s *rawSession, m *rawMsg, data 
 		}
 	}
 	return data
+}
+
+// refuse answers the target's request m with an error: there is no
+// client to ask (where: "to a stateless client", "during a list").
+func refuse(ctx context.Context, s *rawSession, m *rawMsg, where string) {
+	msg, _ := json.Marshal(m.Method + " is not available " + where)
+	reply := []byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"error":{"code":-32600,"message":` + string(msg) + `}}`)
+	if resp, err := s.post(ctx, reply, true); err == nil {
+		drain(resp)
+	}
 }
 
 // withID returns the answer m with its id replaced by id.

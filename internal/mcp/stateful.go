@@ -42,6 +42,7 @@ import (
 // SDK server or of other targets; the client's answer, POSTed in the
 // session, is sent to the target with the target's id put back. ping is
 // answered here, as the SDK client answers it.
+// The lists of a session are relayed too (statelist.go).
 // Everything else, and a target session the target no longer knows (404,
 // before anything reached the client), takes the SDK path as before.
 //
@@ -107,7 +108,8 @@ func (h *Handler) statefulServe(w http.ResponseWriter, r *http.Request, s *sessi
 		}
 		return false
 	}
-	if !relayedMethod(req.Method) || (!h.spec.prefixed() && len(s.ups) != 1) {
+	list := listMethod(req.Method)
+	if !list && (!relayedMethod(req.Method) || (!h.spec.prefixed() && len(s.ups) != 1)) {
 		return false
 	}
 	pv := r.Header.Get("Mcp-Protocol-Version")
@@ -122,6 +124,9 @@ func (h *Handler) statefulServe(w http.ResponseWriter, r *http.Request, s *sessi
 		return false // the SDK refuses calls before initialize
 	}
 	s.setInit(ss.InitializeParams())
+	if list {
+		return h.statefulList(w, r, s, req) // statelist.go
+	}
 	var rp relayParams
 	if !rp.read(req) {
 		return false

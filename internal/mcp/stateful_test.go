@@ -406,3 +406,65 @@ func TestStatelessRelayStopsAbandonedCalls(t *testing.T) {
 		}
 	})
 }
+
+// TestStatefulRelayLists: the lists of a stateful session are asked on the
+// session's own target sessions (the targets see the gateway's ids) and
+// merged as on the SDK path; a request with a cursor is left to the SDK
+// path; a target session the target forgot (404) is re-initialized by the
+// SDK path, which then answers the list.
+func TestStatefulRelayLists(t *testing.T) {
+	one, two := newNamedRelayTarget(t, "one"), newNamedRelayTarget(t, "two")
+	_, gw := gateway(t, Spec{Targets: []*TargetSpec{
+		{Name: "one", Kind: KindStreamable, URL: one.URL}, {Name: "two", Kind: KindStreamable, URL: two.URL}}})
+	sid := openRaw(t, gw.URL+"/mcp")
+	for _, tc := range []struct{ method, want string }{
+		{"tools/list", `"name":"one_echo"`},
+		{"prompts/list", `"name":"two_linked"`},
+		{"resources/list", `"uri":"two+test://static/1"`},
+		{"resources/templates/list", `"resourceTemplates":[]`},
+	} {
+		status, out := post(t, gw.URL+"/mcp", sid, rpc("7", tc.method, "{}"))
+		if status != http.StatusOK || !strings.Contains(out, `"id":7`) || !strings.Contains(out, tc.want) || !strings.Contains(out, `"cacheScope":"public"`) {
+			t.Fatalf("%s: %d %s", tc.method, status, out)
+		}
+		for _, up := range []*relayTarget{one, two} {
+			got := up.posted(`"method":"` + tc.method + `"`)
+			if len(got) == 0 || !strings.Contains(got[len(got)-1], `"id":"agw-`) {
+				t.Fatalf("%s: the target got %q", tc.method, got)
+			}
+		}
+	}
+	// Both targets' tools, under their prefixes.
+	_, out := post(t, gw.URL+"/mcp", sid, rpc("8", "tools/list", "{}"))
+	for _, name := range []string{"one_echo", "two_echo", "one_slow", "two_ask"} {
+		if !strings.Contains(out, `"name":"`+name+`"`) {
+			t.Fatalf("tools/list lacks %s: %s", name, out)
+		}
+	}
+	before := len(one.posted(`"id":"agw-`))
+	if status, out := post(t, gw.URL+"/mcp", sid, rpc("9", "tools/list", `{"cursor":"x"}`)); status != http.StatusOK || !strings.Contains(out, `"id":9`) {
+		t.Fatalf("with a cursor: %d %s", status, out)
+	}
+	if after := len(one.posted(`"id":"agw-`)); after != before {
+		t.Fatalf("a list with a cursor was relayed (%d -> %d)", before, after)
+	}
+
+	up := newUpstream(t, "solo")
+	frontURL, drop := sessionDropper(t, up.URL)
+	_, gw2 := gateway(t, Spec{Targets: []*TargetSpec{{Name: "solo", Kind: KindStreamable, URL: frontURL}}})
+	cs := connect(t, gw2.URL+"/mcp", nil)
+	if _, err := cs.ListTools(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	drop.Store(true)
+	tl, err := cs.ListTools(context.Background(), nil)
+	if err != nil || len(tl.Tools) == 0 {
+		t.Fatalf("list after expiry: %v %v", tl, err)
+	}
+	if drop.Load() {
+		t.Fatal("the expiry was never met")
+	}
+	if n := up.inits.Load(); n != 2 {
+		t.Fatalf("initializations: %d, want 2", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -107,8 +108,25 @@ func (h *Handler) statefulList(w http.ResponseWriter, r *http.Request, s *sessio
 		writeRPCError(w, r, http.StatusOK, req.ID, jsonrpc.CodeInternalError, "cannot encode the list")
 		return true
 	}
-	writeResult(w, rawID(req.ID), data)
+	writeEventResult(w, rawID(req.ID), data)
 	return true
+}
+
+// writeEventResult answers with a JSON-RPC result as the one event of an
+// SSE stream, as the SDK path answers a session's lists (clients may get
+// either; some check that concurrent streams in a session work).
+func writeEventResult(w http.ResponseWriter, id, result []byte) {
+	out := make([]byte, 0, len(result)+len(id)+64)
+	out = append(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":"...)
+	out = append(out, id...)
+	out = append(out, `,"result":`...)
+	out = append(out, result...)
+	out = append(out, "}\n\n"...)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	_, _ = w.Write(out)
 }
 
 // listFanOut is one relayed list's state across its targets.

@@ -228,6 +228,20 @@ func send(r *http.Request, t *Target, call *llm.Call, path string, clientDialect
 	return resp, cancel, nil
 }
 
+// answerHeader returns the header map of the client's answer: the
+// upstream answer's own, emptied, when the response writer takes it (no
+// header set yet: one map fewer per call, as the plain forwarder does),
+// else w's. Nothing reads the upstream header after this.
+func answerHeader(w http.ResponseWriter, resp *http.Response) http.Header {
+	if h := resp.Header; h != nil {
+		clear(h)
+		if pipeline.AdoptHeader(w, h) {
+			return h
+		}
+	}
+	return w.Header()
+}
+
 // clientKey is the client's own credential (for backendAuth passthrough).
 func clientKey(h http.Header) string {
 	if v := h.Get("Authorization"); v != "" {
@@ -321,7 +335,7 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 			out.Model = cr.Model
 		}
 		body := f.WriteResponse(out)
-		h := w.Header()
+		h := answerHeader(w, resp)
 		h["Content-Type"] = hdrJSON
 		// A known length: identity framing, and the lean server writes the
 		// header at once instead of snapshotting it.

@@ -14,7 +14,7 @@ type adopter struct {
 }
 
 func (a *adopter) AdoptHeader(h http.Header) bool {
-	if len(a.ResponseRecorder.Header()) > 0 {
+	if len(a.Header()) > 0 {
 		return false
 	}
 	a.adopted = true

@@ -35,78 +35,105 @@ func (h *Handler) fastList(w http.ResponseWriter, r *http.Request, req *jsonrpc.
 			return false
 		}
 	}
-	var p struct {
-		Cursor *string `json:"cursor"`
-	}
-	if len(req.Params) > 0 && (json.Unmarshal(req.Params, &p) != nil || p.Cursor != nil && *p.Cursor != "") {
+	if !firstPage(req.Params) {
 		return false
 	}
 	ctx := r.Context()
 	if h.spec.Authz != nil {
 		ctx = context.WithValue(ctx, accessKey{}, &access{h: h, r: r, method: req.Method})
 	}
-	var res any
-	var err error
-	hint := &cacheHint{}
-	perClient := h.spec.Authz != nil
-	switch req.Method {
-	case "tools/list":
-		var rs []result[*mcp.Tool]
-		if rs, err = rawFanOut[*mcp.Tool](ctx, h, pv, req.Method, 't', "tools", hint); err == nil {
-			out := h.toolsResult(ctx, nil, rs)
-			out.Cacheable = hint.merged(perClient)
-			res = out
-		}
-	case "prompts/list":
-		var rs []result[*mcp.Prompt]
-		if rs, err = rawFanOut[*mcp.Prompt](ctx, h, pv, req.Method, 'p', "prompts", hint); err == nil {
-			out := h.promptsResult(ctx, nil, rs)
-			out.Cacheable = hint.merged(perClient)
-			res = out
-		}
-	case "resources/list":
-		var rs []result[*mcp.Resource]
-		if rs, err = rawFanOut[*mcp.Resource](ctx, h, pv, req.Method, 'r', "resources", hint); err == nil {
-			out := h.resourcesResult(ctx, nil, rs)
-			out.Cacheable = hint.merged(perClient)
-			res = out
-		}
-	default:
-		var rs []result[*mcp.ResourceTemplate]
-		if rs, err = rawFanOut[*mcp.ResourceTemplate](ctx, h, pv, req.Method, 'r', "resourceTemplates", hint); err == nil {
-			out := h.templatesResult(ctx, nil, rs)
-			out.Cacheable = hint.merged(perClient)
-			res = out
-		}
+	tgs := make([]listTarget, len(h.spec.Targets))
+	for i, t := range h.spec.Targets {
+		tgs[i].t = t
 	}
-	if err != nil {
-		we := rpcError(err).(*jsonrpc.Error)
-		writeRPCError(w, r, http.StatusOK, req.ID, int(we.Code), we.Message)
-		return true
-	}
-	data, err := json.Marshal(res)
-	if err != nil {
-		writeRPCError(w, r, http.StatusOK, req.ID, jsonrpc.CodeInternalError, "cannot encode the list")
-		return true
-	}
-	writeResult(w, rawID(req.ID), data)
+	res, err := h.mergedList(ctx, nil, req.Method, tgs, func(ctx context.Context, lt listTarget, c byte, params []byte) (json.RawMessage, error) {
+		return h.raw.exchange(ctx, lt.t, pv, c, req.Method, params)
+	})
+	writeList(w, r, req.ID, res, err, writeResult)
 	return true
 }
 
-// rawFanOut lists field (every page) of every target with capability c,
-// adding each page's cache hints to hint.
-func rawFanOut[T any](ctx context.Context, h *Handler, pv, method string, c byte, field string, hint *cacheHint) ([]result[T], error) {
-	out := make([]result[T], len(h.spec.Targets))
-	for i, t := range h.spec.Targets {
-		out[i].t = t
+// firstPage reports whether a list request's params ask for the first
+// page (no cursor, or an empty one). The federation collects every page
+// of every target and gives clients no cursors; a request with one is the
+// SDK path's to judge.
+func firstPage(params json.RawMessage) bool {
+	var p struct {
+		Cursor *string `json:"cursor"`
+	}
+	return len(params) == 0 || json.Unmarshal(params, &p) == nil && (p.Cursor == nil || *p.Cursor == "")
+}
+
+// listTarget is a target a list asks: its spec, and its upstream in a
+// stateful session (nil on the stateless path).
+type listTarget struct {
+	t *TargetSpec
+	u *upstream
+}
+
+// pageFetch asks one page of a list of lt (params: {} or a cursor) and
+// returns the answer's result; errNoCap when lt lacks capability c.
+type pageFetch func(ctx context.Context, lt listTarget, c byte, params []byte) (json.RawMessage, error)
+
+// mergedList asks method of every target of tgs (every page, all targets
+// at once, each bounded by the list timeout) through fetch, and merges the
+// items by the SDK path's code: names, ambiguity, failOpen/failClosed,
+// mcpAuthorization (from ctx), cache hints; in session s (nil: stateless)
+// the index that routes names without prefixes learns from them.
+func (h *Handler) mergedList(ctx context.Context, s *session, method string, tgs []listTarget, fetch pageFetch) (any, error) {
+	hint := &cacheHint{}
+	perClient := h.spec.Authz != nil
+	switch method {
+	case "tools/list":
+		rs, err := fanPages[*mcp.Tool](ctx, h, method, tgs, 't', "tools", hint, fetch)
+		if err != nil {
+			return nil, err
+		}
+		out := h.toolsResult(ctx, s, rs)
+		out.Cacheable = hint.merged(perClient)
+		return out, nil
+	case "prompts/list":
+		rs, err := fanPages[*mcp.Prompt](ctx, h, method, tgs, 'p', "prompts", hint, fetch)
+		if err != nil {
+			return nil, err
+		}
+		out := h.promptsResult(ctx, s, rs)
+		out.Cacheable = hint.merged(perClient)
+		return out, nil
+	case "resources/list":
+		rs, err := fanPages[*mcp.Resource](ctx, h, method, tgs, 'r', "resources", hint, fetch)
+		if err != nil {
+			return nil, err
+		}
+		out := h.resourcesResult(ctx, s, rs)
+		out.Cacheable = hint.merged(perClient)
+		return out, nil
+	default: // resources/templates/list
+		rs, err := fanPages[*mcp.ResourceTemplate](ctx, h, method, tgs, 'r', "resourceTemplates", hint, fetch)
+		if err != nil {
+			return nil, err
+		}
+		out := h.templatesResult(ctx, s, rs)
+		out.Cacheable = hint.merged(perClient)
+		return out, nil
+	}
+}
+
+// fanPages lists field (every page) of every target of tgs with
+// capability c through fetch.
+func fanPages[T any](ctx context.Context, h *Handler, method string, tgs []listTarget, c byte, field string, hint *cacheHint, fetch pageFetch) ([]result[T], error) {
+	out := make([]result[T], len(tgs))
+	for i, lt := range tgs {
+		out[i].t, out[i].u = lt.t, lt.u
 	}
 	return gather(ctx, h, method, out, func(ctx context.Context, r *result[T]) ([]T, error) {
+		lt := listTarget{r.t, r.u}
 		items, err := pages(ctx, func(ctx context.Context, cursor string) ([]T, string, error) {
 			params := []byte("{}")
 			if cursor != "" {
 				params, _ = json.Marshal(map[string]string{"cursor": cursor})
 			}
-			res, err := h.raw.exchange(ctx, r.t, pv, c, method, params)
+			res, err := fetch(ctx, lt, c, params)
 			if err != nil {
 				return nil, "", err
 			}
@@ -117,6 +144,22 @@ func rawFanOut[T any](ctx context.Context, h *Handler, pv, method string, c byte
 		}
 		return items, err
 	})
+}
+
+// writeList answers a list with its merged result res (through write: a
+// JSON body or an SSE event), or with err as a JSON-RPC error.
+func writeList(w http.ResponseWriter, r *http.Request, id jsonrpc.ID, res any, err error, write func(http.ResponseWriter, []byte, []byte)) {
+	if err != nil {
+		we := rpcError(err).(*jsonrpc.Error)
+		writeRPCError(w, r, http.StatusOK, id, int(we.Code), we.Message)
+		return
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		writeRPCError(w, r, http.StatusOK, id, jsonrpc.CodeInternalError, "cannot encode the list")
+		return
+	}
+	write(w, rawID(id), data)
 }
 
 // readPage reads one page of a list answer (target's, to method): the

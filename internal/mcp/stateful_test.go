@@ -147,6 +147,17 @@ func TestStatefulRelayCarriesCalls(t *testing.T) {
 	}
 }
 
+// twoTargetSession is a gateway over two relay targets, one and two
+// (names prefixed), its MCP URL, and a session opened on it.
+func twoTargetSession(t *testing.T) (one, two *relayTarget, url, sid string) {
+	t.Helper()
+	one, two = newNamedRelayTarget(t, "one"), newNamedRelayTarget(t, "two")
+	_, gw := gateway(t, Spec{Targets: []*TargetSpec{
+		{Name: "one", Kind: KindStreamable, URL: one.URL}, {Name: "two", Kind: KindStreamable, URL: two.URL}}})
+	url = gw.URL + "/mcp"
+	return one, two, url, openRaw(t, url)
+}
+
 // TestStatefulRelayGets: prompts/get, resources/read and
 // completion/complete in a stateful session are relayed too (the targets
 // see the gateway's ids and their own names) and answer as on the SDK
@@ -154,10 +165,7 @@ func TestStatefulRelayCarriesCalls(t *testing.T) {
 // qualified, the target's error passed on, an unknown prefix refused
 // (by the SDK path, which the relay leaves it to).
 func TestStatefulRelayGets(t *testing.T) {
-	one, two := newNamedRelayTarget(t, "one"), newNamedRelayTarget(t, "two")
-	_, gw := gateway(t, Spec{Targets: []*TargetSpec{
-		{Name: "one", Kind: KindStreamable, URL: one.URL}, {Name: "two", Kind: KindStreamable, URL: two.URL}}})
-	sid := openRaw(t, gw.URL+"/mcp")
+	one, two, url, sid := twoTargetSession(t)
 	for _, tc := range []struct {
 		body, want string
 		up         *relayTarget
@@ -168,7 +176,7 @@ func TestStatefulRelayGets(t *testing.T) {
 		{rpc(`"r"`, "resources/read", `{"uri":"two+test://static/1"}`), `"contents":[{"uri":"two+test://static/1","text":"two resource"}]}`, two, `"uri":"test://static/1"`},
 		{rpc("4", "completion/complete", `{"ref":{"type":"ref/prompt","name":"one_greet"},"argument":{"name":"a","value":"b"}}`), `"id":4,"error":{"code":-32601`, one, `"name":"greet"`},
 	} {
-		status, out := post(t, gw.URL+"/mcp", sid, tc.body)
+		status, out := post(t, url, sid, tc.body)
 		if status != http.StatusOK || !strings.Contains(out, tc.want) {
 			t.Fatalf("%s: %d %s", tc.body, status, out)
 		}
@@ -182,7 +190,7 @@ func TestStatefulRelayGets(t *testing.T) {
 			t.Fatalf("%s: the target got %s", tc.body, last)
 		}
 	}
-	if status, out := post(t, gw.URL+"/mcp", sid, rpc("5", "prompts/get", `{"name":"three_greet"}`)); status != http.StatusOK || !strings.Contains(out, `unknown prompt`) {
+	if status, out := post(t, url, sid, rpc("5", "prompts/get", `{"name":"three_greet"}`)); status != http.StatusOK || !strings.Contains(out, `unknown prompt`) {
 		t.Fatalf("unknown prefix: %d %s", status, out)
 	}
 	if a, b := one.inits.Load(), two.inits.Load(); a != 1 || b != 1 {
@@ -268,22 +276,7 @@ func TestStatefulRelayCancels(t *testing.T) {
 		}
 	})
 	t.Run("client goes away", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw.URL+"/mcp", strings.NewReader(slow))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Session-Id", sid)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if resp, err := http.DefaultClient.Do(req); err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-			}
-		}()
-		waitFor(t, up.started, "the call started")
-		cancel()
-		<-done
+		goAway(t, gw.URL+"/mcp", sid, slow, up)
 		waitFor(t, up.cancelled, "the target saw the cancel")
 	})
 
@@ -297,6 +290,30 @@ func TestStatefulRelayCancels(t *testing.T) {
 		waitFor(t, up.started, "the call started")
 		waitFor(t, up.cancelled, "the target saw the cancel")
 	})
+}
+
+// goAway POSTs body (in session sid, if not "") and goes away once the
+// target has started on it.
+func goAway(t *testing.T, url, sid, body string, up *relayTarget) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if sid != "" {
+		req.Header.Set("Mcp-Session-Id", sid)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		}
+	}()
+	waitFor(t, up.started, "the call started")
+	cancel()
+	<-done
 }
 
 // TestStatefulRelayTargetErrors: a target answering HTTP 500 gets the
@@ -385,21 +402,7 @@ func TestStatelessRelayStopsAbandonedCalls(t *testing.T) {
 	})
 	_, gw2 := gateway(t, Spec{Stateless: true, CallTimeout: time.Hour, Targets: []*TargetSpec{{Name: "one", Kind: KindStreamable, URL: up.URL}}})
 	t.Run("client goes away", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw2.URL+"/mcp", strings.NewReader(slow))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if resp, err := http.DefaultClient.Do(req); err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-			}
-		}()
-		waitFor(t, up.started, "the call started")
-		cancel()
-		<-done
+		goAway(t, gw2.URL+"/mcp", "", slow, up)
 		waitFor(t, up.cancelled, "the target stopped the call")
 		if got := up.posted(`"notifications/cancelled"`); len(got) != 2 || !strings.Contains(got[1], `"reason":"the client went away"`) {
 			t.Fatalf("cancels sent to the target: %q", got)
@@ -413,17 +416,14 @@ func TestStatelessRelayStopsAbandonedCalls(t *testing.T) {
 // path; a target session the target forgot (404) is re-initialized by the
 // SDK path, which then answers the list.
 func TestStatefulRelayLists(t *testing.T) {
-	one, two := newNamedRelayTarget(t, "one"), newNamedRelayTarget(t, "two")
-	_, gw := gateway(t, Spec{Targets: []*TargetSpec{
-		{Name: "one", Kind: KindStreamable, URL: one.URL}, {Name: "two", Kind: KindStreamable, URL: two.URL}}})
-	sid := openRaw(t, gw.URL+"/mcp")
+	one, two, url, sid := twoTargetSession(t)
 	for _, tc := range []struct{ method, want string }{
 		{"tools/list", `"name":"one_echo"`},
 		{"prompts/list", `"name":"two_linked"`},
 		{"resources/list", `"uri":"two+test://static/1"`},
 		{"resources/templates/list", `"resourceTemplates":[]`},
 	} {
-		status, out := post(t, gw.URL+"/mcp", sid, rpc("7", tc.method, "{}"))
+		status, out := post(t, url, sid, rpc("7", tc.method, "{}"))
 		// An SSE answer, as the SDK path gives (the conformance suite's
 		// server-sse-multiple-streams counts SSE streams).
 		if status != http.StatusOK || !strings.HasPrefix(out, "event: message\ndata: ") || !strings.Contains(out, `"id":7`) || !strings.Contains(out, tc.want) || !strings.Contains(out, `"cacheScope":"public"`) {
@@ -437,14 +437,14 @@ func TestStatefulRelayLists(t *testing.T) {
 		}
 	}
 	// Both targets' tools, under their prefixes.
-	_, out := post(t, gw.URL+"/mcp", sid, rpc("8", "tools/list", "{}"))
+	_, out := post(t, url, sid, rpc("8", "tools/list", "{}"))
 	for _, name := range []string{"one_echo", "two_echo", "one_slow", "two_ask"} {
 		if !strings.Contains(out, `"name":"`+name+`"`) {
 			t.Fatalf("tools/list lacks %s: %s", name, out)
 		}
 	}
 	before := len(one.posted(`"id":"agw-`))
-	if status, out := post(t, gw.URL+"/mcp", sid, rpc("9", "tools/list", `{"cursor":"x"}`)); status != http.StatusOK || !strings.Contains(out, `"id":9`) {
+	if status, out := post(t, url, sid, rpc("9", "tools/list", `{"cursor":"x"}`)); status != http.StatusOK || !strings.Contains(out, `"id":9`) {
 		t.Fatalf("with a cursor: %d %s", status, out)
 	}
 	if after := len(one.posted(`"id":"agw-`)); after != before {

@@ -43,10 +43,7 @@ var errSessionGone = errors.New("the target no longer knows the session")
 // statefulList serves a list posted in session s, and reports whether it
 // did (false: nothing was written, the SDK path serves it).
 func (h *Handler) statefulList(w http.ResponseWriter, r *http.Request, s *session, req *jsonrpc.Request) bool {
-	var p struct {
-		Cursor *string `json:"cursor"`
-	}
-	if len(req.Params) > 0 && (json.Unmarshal(req.Params, &p) != nil || p.Cursor != nil && *p.Cursor != "") {
+	if !firstPage(req.Params) {
 		return false
 	}
 	if s.connectAll(r.Context(), nil) != nil {
@@ -62,54 +59,74 @@ func (h *Handler) statefulList(w http.ResponseWriter, r *http.Request, s *sessio
 	if h.spec.Authz != nil {
 		ctx = context.WithValue(ctx, accessKey{}, &access{h: h, r: r, method: req.Method, sid: fingerprint(s.id)})
 	}
-	fo := &listFanOut{h: h, ups: ups, method: req.Method, hint: &cacheHint{}}
-	var res any
-	var err error
-	switch req.Method {
-	case "tools/list":
-		var rs []result[*mcp.Tool]
-		if rs, err = relayedLists[*mcp.Tool](ctx, fo, 't', "tools"); err == nil {
-			out := h.toolsResult(ctx, s, rs)
-			out.Cacheable = fo.hint.merged(h.spec.Authz != nil)
-			res = out
-		}
-	case "prompts/list":
-		var rs []result[*mcp.Prompt]
-		if rs, err = relayedLists[*mcp.Prompt](ctx, fo, 'p', "prompts"); err == nil {
-			out := h.promptsResult(ctx, s, rs)
-			out.Cacheable = fo.hint.merged(h.spec.Authz != nil)
-			res = out
-		}
-	case "resources/list":
-		var rs []result[*mcp.Resource]
-		if rs, err = relayedLists[*mcp.Resource](ctx, fo, 'r', "resources"); err == nil {
-			out := h.resourcesResult(ctx, s, rs)
-			out.Cacheable = fo.hint.merged(h.spec.Authz != nil)
-			res = out
-		}
-	default:
-		var rs []result[*mcp.ResourceTemplate]
-		if rs, err = relayedLists[*mcp.ResourceTemplate](ctx, fo, 'r', "resourceTemplates"); err == nil {
-			out := h.templatesResult(ctx, s, rs)
-			out.Cacheable = fo.hint.merged(h.spec.Authz != nil)
-			res = out
-		}
+	tgs := make([]listTarget, len(ups))
+	for i, u := range ups {
+		tgs[i] = listTarget{u.t, u}
 	}
-	if fo.resetGone() {
+	var gone forgotten
+	res, err := h.mergedList(ctx, s, req.Method, tgs, func(ctx context.Context, lt listTarget, c byte, params []byte) (json.RawMessage, error) {
+		if !lt.u.hasCap(c) {
+			return nil, errNoCap
+		}
+		rs, cs := lt.u.relaySession()
+		if rs == nil {
+			return nil, fmt.Errorf("%w: %s: not connected", errUnavailable, lt.t.Name)
+		}
+		res, err := h.listOn(ctx, rs, req.Method, params)
+		if errors.Is(err, errSessionGone) {
+			gone.add(lt.u, cs)
+		}
+		return res, err
+	})
+	if gone.reset(h) {
 		return false
 	}
-	if err != nil {
-		we := rpcError(err).(*jsonrpc.Error)
-		writeRPCError(w, r, http.StatusOK, req.ID, int(we.Code), we.Message)
-		return true
-	}
-	data, err := json.Marshal(res)
-	if err != nil {
-		writeRPCError(w, r, http.StatusOK, req.ID, jsonrpc.CodeInternalError, "cannot encode the list")
-		return true
-	}
-	writeEventResult(w, rawID(req.ID), data)
+	writeList(w, r, req.ID, res, err, writeEventResult)
 	return true
+}
+
+// forgotten collects the target sessions a list found forgotten (404),
+// with the client session each belongs to.
+type forgotten struct {
+	mu  sync.Mutex
+	ups []*upstream
+	css []*mcp.ClientSession
+}
+
+func (f *forgotten) add(u *upstream, cs *mcp.ClientSession) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ups, f.css = append(f.ups, u), append(f.css, cs)
+}
+
+// reset resets them (the SDK path re-initializes them), and reports
+// whether there were any.
+func (f *forgotten) reset(h *Handler) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, u := range f.ups {
+		h.spec.Log.Info("mcp upstream session expired; re-initializing", "target", u.t.Name)
+		u.reset(f.css[i])
+	}
+	return len(f.ups) > 0
+}
+
+// listOn sends a list request (one page) on rs and returns its result.
+func (h *Handler) listOn(ctx context.Context, rs *rawSession, method string, params []byte) (json.RawMessage, error) {
+	upID := relayID("")
+	resp, err := rs.post(ctx, requestBody(upID, method, params), true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: connection lost: %v", errUnavailable, rs.t.Name, err)
+	}
+	if resp.StatusCode == http.StatusNotFound && rs.id != "" {
+		drain(resp)
+		return nil, errSessionGone
+	}
+	if !answerable(resp) {
+		drain(resp)
+		return nil, fmt.Errorf("%w: %s answered HTTP %d", errUnavailable, rs.t.Name, resp.StatusCode)
+	}
+	return h.resultOf(ctx, rs, resp, upID)
 }
 
 // writeEventResult answers with a JSON-RPC result as the one event of an
@@ -127,81 +144,4 @@ func writeEventResult(w http.ResponseWriter, id, result []byte) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
 	_, _ = w.Write(out)
-}
-
-// listFanOut is one relayed list's state across its targets.
-type listFanOut struct {
-	h      *Handler
-	ups    []*upstream
-	method string
-	hint   *cacheHint
-
-	mu   sync.Mutex
-	gone []*upstream // targets that answered 404, with the client session to reset
-	css  []*mcp.ClientSession
-}
-
-// resetGone resets the target sessions that were forgotten, and reports
-// whether there were any.
-func (fo *listFanOut) resetGone() bool {
-	fo.mu.Lock()
-	defer fo.mu.Unlock()
-	for i, u := range fo.gone {
-		fo.h.spec.Log.Info("mcp upstream session expired; re-initializing", "target", u.t.Name)
-		u.reset(fo.css[i])
-	}
-	return len(fo.gone) > 0
-}
-
-// relayedLists lists field (every page) of every target with capability
-// c on its relay session.
-func relayedLists[T any](ctx context.Context, fo *listFanOut, c byte, field string) ([]result[T], error) {
-	out := make([]result[T], len(fo.ups))
-	for i, u := range fo.ups {
-		out[i].t, out[i].u = u.t, u
-	}
-	return gather(ctx, fo.h, fo.method, out, func(ctx context.Context, r *result[T]) ([]T, error) {
-		if !r.u.hasCap(c) {
-			return nil, nil
-		}
-		rs, cs := r.u.relaySession()
-		if rs == nil {
-			return nil, fmt.Errorf("%w: %s: not connected", errUnavailable, r.t.Name)
-		}
-		items, err := pages(ctx, func(ctx context.Context, cursor string) ([]T, string, error) {
-			params := []byte("{}")
-			if cursor != "" {
-				params, _ = json.Marshal(map[string]string{"cursor": cursor})
-			}
-			res, err := fo.exchange(ctx, rs, params)
-			if err != nil {
-				return nil, "", err
-			}
-			return readPage[T](res, r.t.Name, fo.method, field, fo.hint)
-		})
-		if errors.Is(err, errSessionGone) {
-			fo.mu.Lock()
-			fo.gone, fo.css = append(fo.gone, r.u), append(fo.css, cs)
-			fo.mu.Unlock()
-		}
-		return items, err
-	})
-}
-
-// exchange sends the list request on rs and returns its result.
-func (fo *listFanOut) exchange(ctx context.Context, rs *rawSession, params []byte) (json.RawMessage, error) {
-	upID := relayID("")
-	resp, err := rs.post(ctx, requestBody(upID, fo.method, params), true)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: connection lost: %v", errUnavailable, rs.t.Name, err)
-	}
-	if resp.StatusCode == http.StatusNotFound && rs.id != "" {
-		drain(resp)
-		return nil, errSessionGone
-	}
-	if !answerable(resp) {
-		drain(resp)
-		return nil, fmt.Errorf("%w: %s answered HTTP %d", errUnavailable, rs.t.Name, resp.StatusCode)
-	}
-	return fo.h.resultOf(ctx, rs, resp, upID)
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,9 +28,9 @@ import (
 // paced as the streaming client is (paced in stream.go). Every answer must
 // be 200 and carry the JSON-RPC result for that id. The sessions are ended
 // with DELETE at the end, untimed. -method and -params send another
-// request instead (by hand: e.g. prompts/get). It writes the same JSON summary as
-// stream-load (TTFB: the first body byte; Total: the whole answer, which
-// the report uses).
+// request instead (by hand: e.g. prompts/get). It writes the same JSON
+// summary as stream-load (TTFB: the first body byte; Total: the whole
+// answer, which the report uses).
 
 func mcpSessionLoadMain(args []string) {
 	fs := flag.NewFlagSet("mcp-session-load", flag.ExitOnError)
@@ -49,10 +48,7 @@ func mcpSessionLoadMain(args []string) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	b, _ := json.Marshal(s)
-	if err := os.WriteFile(*out, b, 0o644); err != nil {
-		log.Fatal(err)
-	}
+	writeSummary(*out, s)
 }
 
 // sessionRequest is the request mcp-session-load sends: a method and its

@@ -45,9 +45,14 @@ func streamLoadMain(args []string) {
 	if fs.NArg() != 1 || *out == "" {
 		log.Fatal("usage: load stream-load [-c N] [-qps Q] [-t D] -payload BODY -json FILE URL")
 	}
-	s := streamLoad(fs.Arg(0), *conns, *qps, *dur, *payload)
+	writeSummary(*out, streamLoad(fs.Arg(0), *conns, *qps, *dur, *payload))
+}
+
+// writeSummary writes a load client's summary (stream-load,
+// mcp-session-load) as JSON to path, for the harness to read.
+func writeSummary(path string, s streamSummary) {
 	b, _ := json.Marshal(s)
-	if err := os.WriteFile(*out, b, 0o644); err != nil {
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -44,6 +44,7 @@ func (p *leanPool) get(ctx context.Context, fresh bool) (c *leanConn, reused boo
 			c.close()
 			continue
 		}
+		c.takeBuffers()
 		return c, true, nil
 	}
 	nc, err := p.t.dial(ctx, "tcp", p.addr)
@@ -85,6 +86,7 @@ func (p *leanPool) put(c *leanConn) {
 		c.close()
 		return
 	}
+	c.shedBuffers()
 	now := time.Now()
 	p.mu.Lock()
 	if len(p.idle) >= p.t.maxIdle {
@@ -180,10 +182,7 @@ type leanConn struct {
 
 func newLeanConn(p *leanPool, nc net.Conn) *leanConn {
 	c := &leanConn{pool: p, nc: nc, limit: math.MaxInt64}
-	// c, not nc, under both: the reader counts and limits, and the writer
-	// must not see net.TCPConn's ReadFrom (its generic path allocates 32 KiB).
-	c.br = bufio.NewReaderSize(c, leanBufSize)
-	c.bw = bufio.NewWriterSize(c, leanBufSize)
+	c.takeBuffers()
 	c.abortFn = c.abort
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {

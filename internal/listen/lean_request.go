@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -55,7 +56,8 @@ type leanConn struct {
 	idle       bool   // waiting for a request; guarded by ls.mu
 	lastPOST   bool
 	hijacked   bool
-	werr       error // first write error to the client
+	werr       error       // first write error to the client
+	shed       atomic.Bool // waiting for a request without buffers (lean_idle.go)
 
 	// Disconnect watcher state, guarded by wmu.
 	wmu        sync.Mutex
@@ -92,6 +94,9 @@ type connReader struct {
 	c       *leanConn
 	hasByte bool // guarded by c.wmu
 	b       [1]byte
+	// Bytes idleRead read before the reader was taken back, and their
+	// pooled buffer (the loop's goroutine only).
+	pend, pendBuf []byte
 }
 
 func (cr *connReader) Read(p []byte) (int, error) {
@@ -106,6 +111,9 @@ func (cr *connReader) Read(p []byte) (int, error) {
 		return 1, nil
 	}
 	cr.c.wmu.Unlock()
+	if cr.pendBuf != nil {
+		return cr.readPending(p), nil
+	}
 	return cr.c.io.Read(p)
 }
 
@@ -172,6 +180,9 @@ func (c *leanConn) loop() (connEnd, []byte) {
 			// request; fewer before EOF end the connection silently.
 			if c.br.Buffered() < 4 {
 				_ = c.rwc.SetReadDeadline(deadline(srv.IdleTimeout))
+				if c.br.Buffered() == 0 && !c.idleRead() {
+					return endClose, nil
+				}
 				if _, err := c.br.Peek(4); err != nil {
 					return endClose, nil
 				}
@@ -266,6 +277,7 @@ func (c *leanConn) replay(consumed []byte) []byte {
 		c.cr.hasByte = false
 	}
 	c.wmu.Unlock()
+	out = append(out, c.cr.pend...) // connReader's order; empty in practice (one fill takes them all)
 	return out
 }
 

@@ -113,6 +113,7 @@ type Conn struct {
 	raw syscall.RawConn
 	r   rawStep
 	w   rawStep
+	rp  func(fd uintptr) bool // c.readPooledStep, bound once
 }
 
 // rawStep is the state of one direction's RawConn callback (kept in the
@@ -124,6 +125,9 @@ type rawStep struct {
 	n     int
 	errno syscall.Errno
 	eof   bool // a write that made no progress without an error
+	// ReadPooled's buffer source.
+	get func() []byte
+	put func([]byte)
 }
 
 // Init binds c to nc.
@@ -143,6 +147,7 @@ func (c *Conn) Init(nc net.Conn) {
 	c.raw = raw
 	c.r.fn = c.readStep
 	c.w.fn = c.writeStep
+	c.rp = c.readPooledStep
 }
 
 // Direct reports whether c makes the system calls itself.
@@ -176,6 +181,79 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// ReadPooled is Read into a buffer that get supplies, for a server
+// awaiting a client's next request: the buffer is held only while there
+// is something to read. A read that finds nothing (EAGAIN) hands the
+// buffer back to put before the wait for readability and takes one from
+// get again when the socket is readable, so a connection idle between
+// requests holds none. It makes the same system calls as Read. It returns
+// the buffer holding the n bytes read; on an error or EOF (n == 0) the
+// buffer has been given back and is nil. Without a raw connection it is
+// the connection's Read into a buffer held throughout, and n > 0 may
+// come with an error, as from any io.Reader.
+func (c *Conn) ReadPooled(get func() []byte, put func([]byte)) ([]byte, int, error) {
+	if c.raw == nil { // the connection's own Read, holding the buffer while it waits
+		p := get()
+		for {
+			n, err := c.nc.Read(p)
+			if n > 0 {
+				return p, n, err
+			}
+			if err != nil {
+				put(p)
+				return nil, 0, err
+			}
+		}
+	}
+	s := &c.r
+	s.mu.Lock()
+	s.p, s.n, s.errno, s.get, s.put = nil, 0, 0, get, put
+	err := c.raw.Read(c.rp)
+	p, n, errno := s.p, s.n, s.errno
+	s.p, s.get, s.put = nil, nil, nil
+	s.mu.Unlock()
+	if err == nil && errno == 0 && n > 0 {
+		return p, n, nil
+	}
+	if p != nil {
+		put(p)
+	}
+	switch {
+	case err != nil:
+		return nil, 0, c.opError("read", err)
+	case errno != 0:
+		return nil, 0, c.opError("read", os.NewSyscallError("read", errno))
+	}
+	return nil, 0, io.EOF
+}
+
+func (c *Conn) readPooledStep(fd uintptr) bool {
+	s := &c.r
+	if s.p == nil {
+		s.p = s.get()
+	}
+	p := s.p
+	if len(p) > maxRW {
+		p = p[:maxRW]
+	}
+	for {
+		n, errno := sysRead(fd, p)
+		switch errno {
+		case 0:
+			s.n = n
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			s.put(s.p) // nothing to read: wait without the buffer
+			s.p = nil
+			return false
+		}
+		s.errno = errno
+		return true
+	}
 }
 
 // noStep is the RawConn callback of a zero-length Read or Write: it only

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/agentgw/agentgateway/internal/admin"
 	"github.com/agentgw/agentgateway/internal/app"
 	"github.com/agentgw/agentgateway/internal/version"
 )
@@ -31,6 +32,7 @@ With neither -f nor -c, the gateway starts on a built-in default config
 `
 
 func main() {
+	admin.DefaultHeapProfiling(os.Getenv("GODEBUG")) // off until asked for: internal/admin/heapprof.go
 	os.Exit(run())
 }
 

@@ -60,7 +60,7 @@ var endpoints = []endpoint{
 	{"GET", "/config_dump", "dump the running configuration as JSON"},
 	{"GET", "/logging", "show the log level"},
 	{"POST", "/logging?level=debug", "change the log level (trace, debug, info, warn, error, off)"},
-	{"GET", "/debug/pprof/", "Go runtime profiles (heap, goroutine, profile?seconds=N, trace, ...)"},
+	{"GET", "/debug/pprof/", "Go runtime profiles (heap, goroutine, profile?seconds=N, trace, ...); heap profiling starts at the first heap or allocs request"},
 	{"POST", "/quitquitquit", "shut the gateway down"},
 }
 
@@ -77,7 +77,9 @@ func NewAdmin(opts AdminOptions) http.Handler {
 	mux.HandleFunc("POST /logging", a.postLogging)
 	mux.HandleFunc("POST /quitquitquit", a.quit)
 
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index) // named profiles: heap, goroutine, allocs, block, mutex, threadcreate
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)                    // named profiles: heap, goroutine, allocs, block, mutex, threadcreate
+	mux.HandleFunc("GET /debug/pprof/heap", heapProfileHandler("heap")) // heap profiling starts on first use: heapprof.go
+	mux.HandleFunc("GET /debug/pprof/allocs", heapProfileHandler("allocs"))
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)

@@ -42,7 +42,9 @@ var profileViews = []struct {
 	{"CPU, by cumulative time", "cpu.pprof", []string{"-cum", "-nodecount=35"}},
 	{"allocations, by objects", "allocs.pprof", []string{"-sample_index=alloc_objects", "-nodecount=20"}},
 	{"allocations, by bytes", "allocs.pprof", []string{"-sample_index=alloc_space", "-nodecount=15"}},
-	{"live heap at the end (inuse_space)", "heap.pprof", []string{"-sample_index=inuse_space", "-nodecount=10"}},
+	// The gateway's heap profiling starts with the allocs request
+	// (internal/admin/heapprof.go): objects older than that are not in it.
+	{"live heap at the end, of what was allocated since the allocs profile began (inuse_space)", "heap.pprof", []string{"-sample_index=inuse_space", "-nodecount=10"}},
 }
 
 func profileRun(ctx context.Context, c config, fortio, tmp string, s scenario, url, adminURL string) (*profileResult, error) {

@@ -33,12 +33,17 @@ func TestMain(m *testing.M) {
 	if p := os.Getenv("AGW_BIN"); p != "" {
 		binPath = p
 	} else {
-		args := []string{"build", "-o", binPath}
+		// The shipped build (Makefile: build): grpcnotrace, and no cgo
+		// unless the race detector needs it.
+		args := []string{"build", "-tags", "grpcnotrace", "-o", binPath}
+		cgo := "CGO_ENABLED=0"
 		if os.Getenv("AGW_E2E_RACE") != "" {
 			args = append(args, "-race")
+			cgo = "CGO_ENABLED=1"
 		}
 		args = append(args, "../../cmd/agentgateway")
 		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), cgo)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build agentgateway:", err)

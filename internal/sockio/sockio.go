@@ -229,31 +229,19 @@ func (c *Conn) ReadPooled(get func() []byte, put func([]byte)) ([]byte, int, err
 	return nil, 0, io.EOF
 }
 
+// readPooledStep is readStep with a buffer taken for the read and given
+// back before a wait.
 func (c *Conn) readPooledStep(fd uintptr) bool {
 	s := &c.r
 	if s.p == nil {
 		s.p = s.get()
 	}
-	p := s.p
-	if len(p) > maxRW {
-		p = p[:maxRW]
-	}
-	for {
-		n, errno := sysRead(fd, p)
-		switch errno {
-		case 0:
-			s.n = n
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			s.put(s.p) // nothing to read: wait without the buffer
-			s.p = nil
-			return false
-		}
-		s.errno = errno
+	if c.readStep(fd) {
 		return true
 	}
+	s.put(s.p) // nothing to read: wait without the buffer
+	s.p = nil
+	return false
 }
 
 // noStep is the RawConn callback of a zero-length Read or Write: it only

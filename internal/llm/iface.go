@@ -42,7 +42,8 @@ type Call struct {
 	// (Responses API passthrough).
 	ParseChat    func(body []byte) (*Response, error)
 	DecodeStream func(r io.Reader) EventReader
-	// Pooled, when set, owns Body's bytes: the gateway releases it once
+	// Pooled, when set, holds Body's bytes (a buffer of its own, or the
+	// client's body that Body is or slices): the gateway releases it once
 	// the attempt is over and the transport has closed the body.
 	Pooled *BodyBuf
 }

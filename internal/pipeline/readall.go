@@ -17,11 +17,22 @@ const maxUpfront = 64 << 10
 // or above limit falls back to io.ReadAll; a body longer than n is still
 // read whole.
 func ReadAllSized(r io.Reader, n, limit int64) ([]byte, error) {
+	return ReadAllSizedInto(nil, r, n, limit)
+}
+
+// ReadAllSizedInto is ReadAllSized reading into dst[:0] when its capacity
+// holds what ReadAllSized would allocate up front (a pooled buffer);
+// otherwise, or when n is unknown, it allocates as ReadAllSized does. The
+// result aliases dst only in the first case.
+func ReadAllSizedInto(dst []byte, r io.Reader, n, limit int64) ([]byte, error) {
 	if n <= 0 || n > limit {
 		return io.ReadAll(r)
 	}
 	want := n + 1 // +1: io.ReadAll-style EOF probe without a regrow
-	b := make([]byte, 0, min(want, maxUpfront))
+	b := dst[:0]
+	if int64(cap(b)) < min(want, maxUpfront) {
+		b = make([]byte, 0, min(want, maxUpfront))
+	}
 	for {
 		m, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+m]

@@ -49,3 +49,38 @@ func TestReadAllSizedLarge(t *testing.T) {
 		}
 	}
 }
+
+// ReadAllSizedInto reads into the given buffer when it is large enough
+// for what ReadAllSized would allocate up front, and allocates otherwise.
+func TestReadAllSizedInto(t *testing.T) {
+	body := strings.Repeat("y", 100)
+	cases := []struct {
+		name      string
+		dst       []byte
+		n         int64
+		wantAlias bool
+	}{
+		{"room for the body and the EOF probe", make([]byte, 7, 101), 100, true},
+		{"one byte short of the probe", make([]byte, 0, 100), 100, false},
+		{"nil", nil, 100, false},
+		{"unknown length", make([]byte, 0, 4096), -1, false},
+		{"above the up-front bound, room for all", make([]byte, 0, maxUpfront*2+1), maxUpfront * 2, true},
+		{"above the up-front bound, grown past the buffer", make([]byte, 0, maxUpfront), maxUpfront * 2, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want := body
+			if tc.n > int64(len(body)) && tc.n > 100 {
+				want = strings.Repeat("y", int(tc.n))
+			}
+			got, err := ReadAllSizedInto(tc.dst, strings.NewReader(want), tc.n, 1<<30)
+			if err != nil || string(got) != want {
+				t.Fatalf("got %d bytes, %v; want %d bytes", len(got), err, len(want))
+			}
+			aliased := cap(tc.dst) > 0 && cap(got) > 0 && &tc.dst[:1][0] == &got[:1][0]
+			if aliased != tc.wantAlias {
+				t.Fatalf("result aliases dst: %v, want %v", aliased, tc.wantAlias)
+			}
+		})
+	}
+}

@@ -29,8 +29,11 @@ var (
 	errClientGone     = errors.New("client disconnected")
 )
 
-// serveChat serves chat completions, messages and responses.
-func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f llm.Format, body []byte) {
+// serveChat serves chat completions, messages and responses. own holds
+// body's bytes (nil: not pooled); serveChat's caller releases its own
+// reference once serveChat returns, so every upstream body that may alias
+// it holds one more (chatAttempt).
+func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f llm.Format, body []byte, own *llm.BodyBuf) {
 	var (
 		req   *llm.Request
 		cands routePlan
@@ -84,7 +87,7 @@ func (h *Handler) serveChat(w http.ResponseWriter, r *http.Request, op llm.Op, f
 			model = models[min(n, len(models)-1)]
 			n++
 		}
-		return h.chatAttempt(w, r, f, req, asked, model, t)
+		return h.chatAttempt(w, r, f, req, own, asked, model, t)
 	})
 }
 
@@ -272,7 +275,8 @@ func upstreamError(p llm.Provider, resp *http.Response) *llm.Error {
 // was committed to the client (then e is nil, or a mid-stream failure
 // already reported in-band).
 // model, when not "", is the model a virtual model routed to.
-func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Format, req *llm.Request, asked, model string, t *Target) (bool, *llm.Error) {
+// own holds the client body's bytes (see serveChat).
+func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Format, req *llm.Request, own *llm.BodyBuf, asked, model string, t *Target) (bool, *llm.Error) {
 	p := t.Provider
 	if req.Dialect == llm.DialectGemini && p.Dialect() != llm.DialectGemini {
 		return false, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: gemini.ErrNotGemini.Error()}
@@ -291,6 +295,13 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 	call, err := p.BuildChat(&cr)
 	if err != nil {
 		return false, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: err.Error()}
+	}
+	if call.Pooled == nil && own != nil {
+		// The upstream body may be the client's (a passthrough) or slices
+		// of it: the transport's body reader keeps the client's buffer
+		// from going back to the pool until the transport closes it.
+		own.Retain()
+		call.Pooled = own
 	}
 	defer call.Pooled.Release() // last: after the answer's body is closed
 	path := call.Path

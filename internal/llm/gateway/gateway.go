@@ -228,8 +228,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, f, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Message: "request body too large"})
 		return
 	}
-	body, err := readAllSized(http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength, MaxBodyBytes)
+	// The body is read into a pooled buffer. Only the chat path gives it
+	// back (serveChat's attempts hold references on it while a transport
+	// may read it); the other paths leave it to the garbage collector.
+	own := llm.NewBodyBuf()
+	body, err := pipeline.ReadAllSizedInto(own.B, http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength, MaxBodyBytes)
+	own.B = body
 	if err != nil {
+		own.Release()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, r, f, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Message: "request body too large"})
@@ -254,7 +260,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case llm.OpCountTokens:
 		h.serveCountTokens(w, r, body)
 	default:
-		h.serveChat(w, r, op, f, body)
+		h.serveChat(w, r, op, f, body, own)
+		own.Release()
 	}
 }
 

@@ -273,11 +273,11 @@ func (c *leanConn) alive() bool {
 func (c *leanConn) roundTrip(req *http.Request, ctx context.Context, got1xx informer) (*http.Response, error) {
 	c.nread = 0
 	var stop abortReg
-	if ctx.Done() != nil {
-		if ctx.Err() == nil {
-			if stop.rc = pipeline.OnCancel(ctx, c.abortFn); stop.rc == nil {
-				stop.stop = context.AfterFunc(ctx, c.abortFn)
-			}
+	// OnCancel first: on the lean server's own request context it needs
+	// no Done channel (which a cancelable context allocates on first use).
+	if stop.rc = pipeline.OnCancel(ctx, c.abortFn); stop.rc != nil || ctx.Done() != nil {
+		if stop.rc == nil && ctx.Err() == nil {
+			stop.stop = context.AfterFunc(ctx, c.abortFn)
 		}
 		if ctx.Err() != nil {
 			stopAfter(stop)

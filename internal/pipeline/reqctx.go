@@ -88,10 +88,17 @@ func AttachInfo(ctx context.Context, info *Info) bool {
 // canceled, it returns nil and the caller uses context.AfterFunc. Unlike
 // AfterFunc, abort runs on the goroutine that cancels the request, so it
 // must be quick and must not block. StopAbort unregisters it.
+//
+// When ctx is the RequestContext itself, its Done channel (allocated on
+// first use) is not asked for: nothing else on a proxied request's path
+// may need it.
 func OnCancel(ctx context.Context, abort func()) *RequestContext {
-	rc, ok := ctx.Value(reqCtxKey{}).(*RequestContext)
-	if !ok || ctx.Done() != rc.Done() {
-		return nil
+	rc, ok := ctx.(*RequestContext)
+	if !ok {
+		rc, ok = ctx.Value(reqCtxKey{}).(*RequestContext)
+		if !ok || ctx.Done() != rc.Done() {
+			return nil
+		}
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()

@@ -162,3 +162,37 @@ func TestRequestContextRace(t *testing.T) {
 		}
 	}
 }
+
+// TestOnCancelNeedsNoDoneChannel: registering and unregistering the abort
+// on the request context itself allocates nothing, not even the Done
+// channel a cancelable context makes on first use (one object per
+// proxied request otherwise). Through a value layer, Done is compared.
+func TestOnCancelNeedsNoDoneChannel(t *testing.T) {
+	var rc RequestContext
+	initOnly := testing.AllocsPerRun(100, func() {
+		rc.Init(context.Background())
+		rc.Cancel()
+	})
+	withAbort := testing.AllocsPerRun(100, func() {
+		rc.Init(context.Background())
+		if OnCancel(&rc, func() {}) == nil {
+			t.Fatal("OnCancel did not register")
+		}
+		rc.StopAbort()
+		rc.Cancel()
+	})
+	if withAbort != initOnly {
+		t.Fatalf("Init+OnCancel+StopAbort+Cancel: %.0f allocations, Init+Cancel alone: %.0f", withAbort, initOnly)
+	}
+	throughValue := testing.AllocsPerRun(100, func() {
+		rc.Init(context.Background())
+		if OnCancel(context.WithValue(&rc, otherKey{}, 1), func() {}) == nil {
+			t.Fatal("OnCancel through a value layer did not register")
+		}
+		rc.StopAbort()
+		rc.Cancel()
+	})
+	if throughValue <= withAbort {
+		t.Fatalf("through a value layer: %.0f allocations, want more than %.0f (the layer and the Done channel)", throughValue, withAbort)
+	}
+}

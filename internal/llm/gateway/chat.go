@@ -285,14 +285,23 @@ func (h *Handler) chatAttempt(w http.ResponseWriter, r *http.Request, f llm.Form
 		return false, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest,
 			Message: k + " needs a provider that serves the Responses API itself (OpenAI); it cannot be translated for " + p.System()}
 	}
-	cr := *req
+	sent := req.Model
 	if model != "" {
-		cr.Model = model
+		sent = model
 	}
 	if m := p.Model(); m != "" {
-		cr.Model = m
+		sent = m
 	}
-	call, err := p.BuildChat(&cr)
+	// A copy only when the model changes: BuildChat does not modify the
+	// request (it may cache Raw from Body, which every attempt could
+	// share; TestBuildChatLeavesTheRequest).
+	cr := req
+	if sent != req.Model {
+		c := *req
+		c.Model = sent
+		cr = &c
+	}
+	call, err := p.BuildChat(cr)
 	if err != nil {
 		return false, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: err.Error()}
 	}

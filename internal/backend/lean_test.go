@@ -418,9 +418,10 @@ func TestLeanCancel(t *testing.T) {
 	for _, tc := range []struct {
 		midBody bool
 		reqCtx  bool // the lean server's pipeline.RequestContext, not context.WithCancel
-	}{{false, false}, {true, false}, {false, true}, {true, true}} {
+		bare    bool // the RequestContext itself, not under a value layer
+	}{{false, false, false}, {true, false, false}, {false, true, false}, {true, true, false}, {false, true, true}, {true, true, true}} {
 		midBody := tc.midBody
-		t.Run(fmt.Sprintf("midBody=%t/requestContext=%t", midBody, tc.reqCtx), func(t *testing.T) {
+		t.Run(fmt.Sprintf("midBody=%t/requestContext=%t/bare=%t", midBody, tc.reqCtx, tc.bare), func(t *testing.T) {
 			gone := make(chan struct{})
 			srv := newRawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
 				if _, err := readReq(br); err != nil {
@@ -439,6 +440,9 @@ func TestLeanCancel(t *testing.T) {
 				rc = new(pipeline.RequestContext)
 				rc.Init(context.Background())
 				ctx, cancel = context.WithValue(rc, testKey{}, 1), rc.Cancel
+				if tc.bare {
+					ctx = rc
+				}
 			}
 			req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(), nil)
 			if !midBody {
@@ -571,4 +575,31 @@ func TestLeanPoolLimits(t *testing.T) {
 			t.Fatalf("%d connections, want 2 (the reaped one is not reused)", n)
 		}
 	})
+}
+
+// TestLeanCanceledBeforeRoundTrip: a request whose context (the lean
+// server's RequestContext itself, or one under a value layer) is already
+// canceled fails at once with context.Canceled and sends nothing.
+func TestLeanCanceledBeforeRoundTrip(t *testing.T) {
+	for _, bare := range []bool{true, false} {
+		t.Run(fmt.Sprintf("bare=%t", bare), func(t *testing.T) {
+			srv := newRawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
+				if _, err := readReq(br); err == nil {
+					t.Error("the upstream received a request whose context was canceled")
+				}
+			})
+			st := leanRT(t)
+			rc := new(pipeline.RequestContext)
+			rc.Init(context.Background())
+			rc.Cancel()
+			var ctx context.Context = rc
+			if !bare {
+				ctx = context.WithValue(rc, testKey{}, 1)
+			}
+			req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(), nil)
+			if _, err := st.RoundTrip(req); !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+		})
+	}
 }

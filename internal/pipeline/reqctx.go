@@ -89,9 +89,10 @@ func AttachInfo(ctx context.Context, info *Info) bool {
 // AfterFunc, abort runs on the goroutine that cancels the request, so it
 // must be quick and must not block. StopAbort unregisters it.
 //
-// When ctx is the RequestContext itself, its Done channel (allocated on
-// first use) is not asked for: nothing else on a proxied request's path
-// may need it.
+// When ctx is the RequestContext itself, OnCancel does not ask for its
+// Done channel, which a cancelable context allocates on first use (the
+// comparison that rules out a cancelable layer is needed only through
+// value layers).
 func OnCancel(ctx context.Context, abort func()) *RequestContext {
 	rc, ok := ctx.(*RequestContext)
 	if !ok {
